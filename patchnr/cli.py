@@ -1,0 +1,198 @@
+"""Command line: ``patchnr train``, ``patchnr reconstruct``, ``patchnr benchmark``.
+
+A thin layer over the Python API. User errors print one line on stderr and exit with code 2;
+outputs are written only after success, atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .errors import PatchNRError
+from .tasks import TASK_NAMES
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (exit 2) instead of usage dumps."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="patchnr", description="Patch normalizing-flow regularization for imaging inverse problems.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _add_train(commands.add_parser("train", help="train a patch flow prior on a few clean images"))
+    _add_reconstruct(commands.add_parser("reconstruct", help="reconstruct an image from an observation"))
+    return parser
+
+
+def _add_train(parser: argparse.ArgumentParser) -> None:
+    from .flow import FlowConfig
+    from .train import TrainConfig
+
+    flow, train = FlowConfig(), TrainConfig()
+    parser.add_argument("images", nargs="+", type=Path, help="training images (PNG/TIFF/NPY, 2-D, values in [0, 1])")
+    parser.add_argument("--out", type=Path, required=True, help="checkpoint to write (.pt); also the periodic checkpoint")
+    parser.add_argument("--validation", type=Path, help="held-out image: its patch NLL is logged")
+    parser.add_argument("--log", type=Path, help="CSV of step, train NLL, validation NLL (default: OUT with .csv)")
+    parser.add_argument("--recipe", choices=("fast", "paper"), default="fast", help="fast (default) or the paper's 750k-step recipe")
+    parser.add_argument("--patch-size", type=int, default=flow.patch_size)
+    parser.add_argument("--layers", type=int, default=flow.num_layers)
+    parser.add_argument("--width", type=int, default=flow.hidden_width)
+    parser.add_argument("--steps", type=int, help=f"Adam steps (fast: {train.steps})")
+    parser.add_argument("--batch", type=int, help=f"patches per step (fast: {train.batch_size})")
+    parser.add_argument("--lr", type=float, help=f"learning rate (fast: {train.lr}, cosine-decayed)")
+    parser.add_argument("--checkpoint-every", type=int, help="steps between checkpoints")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--resume", action="store_true", help="continue from the checkpoint at --out")
+    parser.set_defaults(run=_train)
+
+
+def _add_reconstruct(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--op", required=True, help=f"forward operator: {', '.join(TASK_NAMES)}")
+    parser.add_argument("--observation", type=Path, help="observation (.npy/.png/.tif); omitted: the embedded example")
+    parser.add_argument("--ground-truth", type=Path, help="reference image: prints PSNR/SSIM")
+    parser.add_argument("--weights", type=Path, help="prior checkpoint (default: the bundled prior of the op)")
+    parser.add_argument("--out", type=Path, help="reconstruction (.npy, float32); default with the example: patchnr-example-OP.npy")
+    parser.add_argument("--png", type=Path, help="comparison figure (.png)")
+    parser.add_argument("--recipe", choices=("fast", "paper"), default="fast", help="solver settings (default fast)")
+    parser.add_argument("--lam", type=float, help="regularization weight λ")
+    parser.add_argument("--iterations", type=int)
+    parser.add_argument("--patches", type=int, help="patches per iteration")
+    parser.add_argument("--lr", type=float, help="Adam step size")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the patch draws and of the simulated noise")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    parser.add_argument("--backend", default="auto", help="CT ray transform: auto, astra_cuda, astra_cpu, sparse")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(run=_reconstruct)
+
+
+def _require_suffix(path: Path | None, suffix: str, option: str) -> None:
+    if path is not None and path.suffix.lower() != suffix:
+        raise PatchNRError(f"{option} must end in {suffix}, got {path}")
+
+
+def _require_positive(**values) -> None:
+    for name, value in values.items():
+        if value is not None and value <= 0:
+            raise PatchNRError(f"--{name.replace('_', '-')} must be positive, got {value}")
+
+
+def resolve_device(name: str) -> torch.device:
+    """``torch.device`` for a --device string; CUDA without a GPU is a user error."""
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise PatchNRError(f"unknown --device {name!r} (use cpu, cuda or cuda:N)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise PatchNRError("--device cuda requested but no CUDA GPU is available (use --device cpu)")
+    if device.type not in ("cpu", "cuda"):
+        raise PatchNRError(f"unsupported --device {name!r} (use cpu, cuda or cuda:N)")
+    return device
+
+
+def _train(args: argparse.Namespace) -> None:
+    from .flow import FlowConfig
+    from .io import load_image
+    from .train import TrainConfig, train_flow
+
+    _require_suffix(args.out, ".pt", "--out")
+    _require_positive(steps=args.steps, batch=args.batch, lr=args.lr, patch_size=args.patch_size, layers=args.layers, width=args.width, checkpoint_every=args.checkpoint_every)
+    base = TrainConfig.paper() if args.recipe == "paper" else TrainConfig()
+    overrides = {"steps": args.steps, "batch_size": args.batch, "lr": args.lr, "checkpoint_every": args.checkpoint_every}
+    config = TrainConfig(**{**base.__dict__, "seed": args.seed, **{k: v for k, v in overrides.items() if v is not None}})
+    images = [torch.from_numpy(load_image(path))[None] for path in args.images]
+    validation = torch.from_numpy(load_image(args.validation))[None] if args.validation else None
+    flow_config = FlowConfig(patch_size=args.patch_size, num_layers=args.layers, hidden_width=args.width)
+    for path, image in zip(args.images, images):
+        if min(image.shape[1:]) < args.patch_size:
+            raise PatchNRError(f"{path}: image {tuple(image.shape[1:])} is smaller than the patch size {args.patch_size}")
+    start = time.perf_counter()
+    train_flow(images, flow_config, config, validation, checkpoint=args.out, log_csv=args.log or args.out.with_suffix(".csv"), resume=args.resume)
+    print(f"saved {args.out} ({config.steps} steps, {time.perf_counter() - start:.0f} s)")
+
+
+def _reconstruct(args: argparse.Namespace) -> None:
+    from .checkpoint import load_flow
+    from .io import load_image
+    from .tasks import bundled_file, get_task
+
+    _require_suffix(args.out, ".npy", "--out")
+    _require_suffix(args.png, ".png", "--png")
+    _require_positive(iterations=args.iterations, patches=args.patches, lr=args.lr)
+    if args.lam is not None and (args.lam < 0 or not np.isfinite(args.lam)):
+        raise PatchNRError(f"--lam must be a finite non-negative number, got {args.lam}")
+    if args.op not in TASK_NAMES:
+        raise PatchNRError(f"unknown --op {args.op!r} (choose from {', '.join(TASK_NAMES)})")
+    device = resolve_device(args.device)
+    if args.observation is None and args.out is None:
+        args.out = Path(f"patchnr-example-{args.op}.npy")
+        args.png = args.png or args.out.with_suffix(".png")
+    if args.out is None:
+        raise PatchNRError("--out is required with --observation")
+
+    task = get_task(args.op, backend=args.backend, device=device)
+    if args.observation is not None:
+        observation = load_image(args.observation)
+        task.check_observation(observation)
+        ground_truth = load_image(args.ground_truth) if args.ground_truth else None
+        if ground_truth is not None:
+            task.check_ground_truth(ground_truth, observation)
+    else:
+        ground_truth = load_image(args.ground_truth or bundled_file(task.example_file))
+        observation = task.simulate(_as_batch(ground_truth, device), args.seed)[0, 0].cpu().numpy()
+        print(f"embedded example: {args.op} on the bundled {task.example_file} (simulated observation, seed {args.seed})")
+
+    flow, _ = load_flow(args.weights or bundled_file(task.prior_file), patch_size=task.patch_size, channels=1)
+    recipe = task.recipes[args.recipe].with_overrides(lam=args.lam, iterations=args.iterations, n_patches=args.patches, lr=args.lr)
+    y = _as_batch(observation, device)
+    init = task.initialise(y)
+    start = time.perf_counter()
+    result = task.solve(y, flow.to(device), recipe, seed=args.seed, init=init, progress=not args.quiet)
+    elapsed = time.perf_counter() - start
+    image = result.image[0, 0].cpu().numpy()
+    print(f"patchNR ({args.recipe} recipe: λ={recipe.lam:g}, {recipe.iterations} iterations, {recipe.n_patches} patches) took {elapsed:.1f} s")
+    _report_and_save(args, task, init[0, 0].cpu().numpy(), image, ground_truth)
+
+
+def _as_batch(image: np.ndarray, device: torch.device) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32))[None, None].to(device)
+
+
+def _report_and_save(args, task, init: np.ndarray, image: np.ndarray, ground_truth: np.ndarray | None) -> None:
+    from .figures import comparison_figure
+    from .io import save_array
+    from .metrics import psnr, ssim
+
+    if ground_truth is not None:
+        for name, result in ((task.baseline_name, init), ("patchNR", image)):
+            print(f"{name:>8}: PSNR {psnr(result, ground_truth):6.2f} dB  SSIM {ssim(result, ground_truth):.4f}")
+    save_array(args.out, image)
+    print(f"wrote {args.out}")
+    if args.png is not None:
+        comparison_figure(args.png, {task.baseline_name: init, "patchNR": image}, ground_truth, title=args.op)
+        print(f"wrote {args.png}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.run(args)
+    except PatchNRError as error:
+        print(f"patchnr: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("patchnr: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""Patch extraction from B×C×H×W images; patches are flattened in (C, row, col) order as ``F.unfold``."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def reflect_pad(images: torch.Tensor, padding: int) -> torch.Tensor:
+    """Reflect-pad a B×C×H×W batch by ``padding`` pixels on every side (no-op for 0)."""
+    return F.pad(images, (padding,) * 4, mode="reflect") if padding > 0 else images
+
+
+def patch_grid_shape(height: int, width: int, patch_size: int) -> tuple[int, int]:
+    """Number of overlapping patch positions (rows, cols) in an H×W image."""
+    return height - patch_size + 1, width - patch_size + 1
+
+
+def extract_patches(
+    images: torch.Tensor,
+    patch_size: int,
+    n_patches: int | None = None,
+    padding: int = 0,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Overlapping s×s patches of a B×C×H×W batch, shape (P, C·s·s).
+
+    With ``n_patches=None`` all B·(H'−s+1)·(W'−s+1) patches are returned, ordered by image, row,
+    column (H', W' after ``padding``). Otherwise a uniform random subset of ``n_patches`` positions
+    (without replacement, drawn over all images of the batch) is gathered directly, which costs
+    O(n_patches) rather than O(H·W).
+    """
+    if images.ndim != 4:
+        raise ValueError(f"expected a B×C×H×W batch, got shape {tuple(images.shape)}")
+    images = reflect_pad(images, padding)
+    b, c, h, w = images.shape
+    rows, cols = patch_grid_shape(h, w, patch_size)
+    if rows < 1 or cols < 1:
+        raise ValueError(f"image {h}×{w} is smaller than the patch size {patch_size}")
+    total = b * rows * cols
+    if n_patches is None or n_patches >= total:
+        return F.unfold(images, patch_size).transpose(1, 2).reshape(-1, c * patch_size**2)
+    position = torch.randperm(total, generator=generator, device="cpu")[:n_patches].to(images.device)
+    return gather_patches(images, patch_size, position)
+
+
+def gather_patches(images: torch.Tensor, patch_size: int, position: torch.Tensor) -> torch.Tensor:
+    """Patches at flat positions ``position`` (index into B × rows × cols), shape (P, C·s·s)."""
+    b, c, h, w = images.shape
+    rows, cols = patch_grid_shape(h, w, patch_size)
+    image_index, rest = position // (rows * cols), position % (rows * cols)
+    top, left = rest // cols, rest % cols
+    offsets = torch.arange(patch_size, device=images.device)
+    pixel_rows = top[:, None, None] + offsets[None, :, None]  # (P, s, 1)
+    pixel_cols = left[:, None, None] + offsets[None, None, :]  # (P, 1, s)
+    flat = images.permute(0, 2, 3, 1).reshape(b, h * w, c)  # (B, H·W, C)
+    pixel_index = (pixel_rows * w + pixel_cols).reshape(len(position), -1)  # (P, s·s)
+    patches = flat[image_index[:, None], pixel_index]  # (P, s·s, C)
+    return patches.permute(0, 2, 1).reshape(len(position), c * patch_size**2)
+
+
+class PatchPool:
+    """All overlapping patches of several training images (each C×H×W, sizes may differ).
+
+    ``sample(n)`` draws n patches uniformly over the union of all images' patch positions.
+    """
+
+    def __init__(self, images: list[torch.Tensor], patch_size: int):
+        self.patches = torch.cat([extract_patches(img[None], patch_size) for img in images])
+
+    def __len__(self) -> int:
+        return self.patches.shape[0]
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        index = torch.randint(len(self), (n,), generator=generator)
+        return self.patches[index]

@@ -1,0 +1,90 @@
+"""The variational solver: minimise D(A x, y) + λ · prior(x) over the image x with Adam."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from .errors import DivergenceError
+from .metrics import psnr
+
+Schedule = Callable[[int], float]
+
+
+@dataclass
+class Reconstruction:
+    """Solver output: the image (B×C×H×W), the objective per iteration and, with a ground truth, PSNR in dB."""
+
+    image: torch.Tensor
+    objective: list[float] = field(default_factory=list)
+    psnr: list[float] = field(default_factory=list)
+
+
+def cosine_schedule(iterations: int, final_fraction: float = 0.05) -> Schedule:
+    """Learning-rate factor decaying from 1 to ``final_fraction`` along a half cosine."""
+    return lambda k: final_fraction + (1 - final_fraction) * 0.5 * (1 + math.cos(math.pi * k / max(iterations, 1)))
+
+
+def ramp_schedule(iterations: int, start: int, end: int) -> Callable[[int], int]:
+    """Patch count growing geometrically from ``start`` to ``end`` over the run."""
+    return lambda k: int(round(start * (end / start) ** (k / max(iterations - 1, 1))))
+
+
+def reconstruct(
+    observation: torch.Tensor,
+    operator: Callable[[torch.Tensor], torch.Tensor],
+    fidelity: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    prior: nn.Module,
+    lam: float,
+    init: torch.Tensor,
+    iterations: int,
+    lr: float,
+    ground_truth: torch.Tensor | None = None,
+    lr_schedule: Schedule | None = None,
+    patch_schedule: Callable[[int], int] | None = None,
+    progress: bool = True,
+) -> Reconstruction:
+    """Minimise ``fidelity(operator(x), observation) + lam · prior(x).sum()`` from ``init``.
+
+    Args:
+        observation: the measurement y, in the operator's range.
+        operator: any differentiable callable x ↦ Ax on B×C×H×W tensors (an ``nn.Module`` or a function).
+        fidelity: scalar data term D(Ax, y).
+        prior: image → regularizer value per image, shape (B,) (e.g. ``PatchNR``).
+        lam: regularization weight λ ≥ 0.
+        init: starting image B×C×H×W (e.g. FBP or bicubic); not modified.
+        iterations, lr: Adam iterations and step size (in image units per step).
+        ground_truth: optional B×C×H×W image; fills ``Reconstruction.psnr`` per iteration.
+        lr_schedule: factor applied to ``lr`` at iteration k (default constant, as in the paper).
+        patch_schedule: number of patches at iteration k, set on ``prior.n_patches``.
+    Raises:
+        DivergenceError: the objective or the image became non-finite.
+    """
+    if lam < 0:
+        raise ValueError(f"lam must be non-negative, got {lam}")
+    image = init.detach().clone().requires_grad_(True)
+    optimizer = torch.optim.Adam([image], lr=lr)
+    result = Reconstruction(image=image)
+    for k in tqdm(range(iterations), desc="reconstruct", disable=not progress, leave=False):
+        if lr_schedule is not None:
+            optimizer.param_groups[0]["lr"] = lr * lr_schedule(k)
+        if patch_schedule is not None:
+            prior.n_patches = patch_schedule(k)
+        optimizer.zero_grad(set_to_none=True)
+        objective = fidelity(operator(image), observation) + lam * prior(image).sum()
+        if not torch.isfinite(objective):
+            raise DivergenceError(f"solver diverged at iteration {k}: objective is {objective.item()}; lower lr or lam")
+        objective.backward()
+        optimizer.step()
+        result.objective.append(objective.item())
+        if ground_truth is not None:
+            result.psnr.append(psnr(image, ground_truth))
+    if not torch.isfinite(image).all():
+        raise DivergenceError("solver diverged: the image holds non-finite values")
+    result.image = image.detach()
+    return result

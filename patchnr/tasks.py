@@ -1,0 +1,181 @@
+"""Named reconstruction tasks: operator, fidelity, noise model, bundled prior and recipes together.
+
+The CLI (``patchnr reconstruct --op NAME``) and the benchmark both go through ``get_task`` and
+``Task.solve``, so a task behaves the same everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from .errors import PatchNRError
+from .flow import PatchFlow
+from .recipes import PAPER_CT_LIMITED, PAPER_CT_LOWDOSE, PAPER_SR_X4, Recipe
+from .regularizer import PatchNR
+from .solver import Reconstruction, reconstruct
+
+SR_NOISE_STD = 0.01
+
+
+def bundled_file(name: str) -> Path:
+    """Path of a file shipped in ``patchnr/data`` (priors/…, examples/…)."""
+    return Path(str(resources.files("patchnr") / "data" / name))
+
+
+@dataclass
+class Task:
+    """Everything needed to simulate and solve one kind of inverse problem.
+
+    operator: B×1×H×W → measurement, with ``pseudo_inverse`` for the initialisation.
+    simulate: (ground truth 1×1×H×W, seed) → noisy observation.
+    observation_shape/image_shape: map the 2-D sizes either way (``None`` entry: check fails).
+    """
+
+    name: str
+    operator: nn.Module
+    fidelity: nn.Module
+    simulate: Callable[[torch.Tensor, int], torch.Tensor]
+    image_shape: Callable[[tuple[int, int]], tuple[int, int]]
+    observation_shape: Callable[[tuple[int, int]], tuple[int, int]]
+    prior_file: str
+    example_file: str
+    recipes: dict[str, Recipe] = field(default_factory=dict)
+    baseline_name: str = "initialisation"
+    patch_size: int = 6  # patch size the recipes' λ is calibrated for
+
+    def check_observation(self, observation: np.ndarray) -> None:
+        """Raise ``PatchNRError`` if a 2-D observation cannot come from this task's operator."""
+        try:
+            expected = self.observation_shape(self.image_shape(observation.shape))
+        except ValueError as error:
+            raise PatchNRError(f"observation of shape {observation.shape} does not fit --op {self.name}: {error}") from None
+        if tuple(expected) != tuple(observation.shape):
+            raise PatchNRError(f"observation of shape {observation.shape} does not fit --op {self.name} (expects {expected})")
+        if not np.isfinite(observation).all():
+            raise PatchNRError("observation contains NaN or Inf")
+
+    def check_ground_truth(self, ground_truth: np.ndarray, observation: np.ndarray) -> None:
+        expected = self.image_shape(observation.shape)
+        if tuple(ground_truth.shape) != tuple(expected):
+            raise PatchNRError(f"ground truth of shape {ground_truth.shape} does not match the observation (expects {expected} for --op {self.name})")
+
+    def initialise(self, observation: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return self.operator.pseudo_inverse(observation)
+
+    def solve(
+        self,
+        observation: torch.Tensor,
+        flow: PatchFlow,
+        recipe: Recipe,
+        ground_truth: torch.Tensor | None = None,
+        seed: int = 0,
+        init: torch.Tensor | None = None,
+        progress: bool = True,
+    ) -> Reconstruction:
+        """Reconstruct from an observation (1×1×… tensor) with a patchNR prior under ``recipe``."""
+        generator = torch.Generator().manual_seed(seed)
+        prior = PatchNR(flow, recipe.n_patches, recipe.padding, recipe.bf16, generator)
+        start = self.initialise(observation) if init is None else init
+        return reconstruct(
+            observation, self.operator, self.fidelity, prior, recipe.lam, start, recipe.iterations, recipe.lr,
+            ground_truth=ground_truth, lr_schedule=recipe.learning_rate_schedule(),
+            patch_schedule=recipe.patch_schedule(), progress=progress,
+        )
+
+
+def _gaussian_noise(operator: nn.Module, std: float) -> Callable[[torch.Tensor, int], torch.Tensor]:
+    def simulate(ground_truth: torch.Tensor, seed: int) -> torch.Tensor:
+        clean = operator(ground_truth)
+        noise = torch.randn(clean.shape, generator=torch.Generator().manual_seed(seed)).to(clean)
+        return clean + std * noise
+
+    return simulate
+
+
+def _sr_image_shape(shape: tuple[int, int]) -> tuple[int, int]:
+    if min(shape) < 4:
+        raise ValueError("the low-resolution image must be at least 4×4")
+    return (4 * shape[0], 4 * shape[1])
+
+
+def superresolution_task(device: str | torch.device = "cpu") -> Task:
+    """×4 superresolution of the paper's material images (Gaussian σ=2, stride 4, noise 0.01)."""
+    from operators.superres import superresolution_x4
+
+    operator = superresolution_x4().to(device)
+    return Task(
+        name="sr-x4",
+        operator=operator,
+        fidelity=_gaussian_fidelity(),
+        simulate=_gaussian_noise(operator, SR_NOISE_STD),
+        image_shape=_sr_image_shape,
+        observation_shape=lambda shape: (operator.output_size(shape[0]), operator.output_size(shape[1])),
+        prior_file="priors/sr_material.pt",
+        example_file="examples/material_test.png",
+        recipes={"paper": PAPER_SR_X4, "fast": FAST_SR_X4},
+        baseline_name="bicubic",
+    )
+
+
+def _gaussian_fidelity() -> nn.Module:
+    from .fidelity import GaussianFidelity
+
+    return GaussianFidelity()
+
+
+def ct_task(name: str, backend: str = "auto", device: str | torch.device = "cpu") -> Task:
+    """Low-dose (``ct-lowdose``) or limited-angle (``ct-limited``) CT in the LoDoPaB geometry."""
+    from operators.ct import RayTransform, limited_angle_geometry, lodopab_geometry
+
+    from .ct_data import simulate_lowdose
+    from .fidelity import PoissonFidelity
+
+    geometry = limited_angle_geometry() if name == "ct-limited" else lodopab_geometry()
+    operator = RayTransform(geometry, backend=backend, device=device)
+    image_shape = tuple(operator.input_shape)
+    sinogram_shape = tuple(operator.output_shape)
+
+    def to_image(shape):
+        if tuple(shape) != sinogram_shape:
+            raise ValueError(f"expects a sinogram of shape {sinogram_shape}")
+        return image_shape
+
+    paper = PAPER_CT_LIMITED if name == "ct-limited" else PAPER_CT_LOWDOSE
+    fast = FAST_CT_LIMITED if name == "ct-limited" else FAST_CT_LOWDOSE
+    return Task(
+        name=name,
+        operator=operator,
+        fidelity=PoissonFidelity(),
+        simulate=lambda ground_truth, seed: simulate_lowdose(ground_truth, operator, seed=seed),
+        image_shape=to_image,
+        observation_shape=lambda shape: sinogram_shape if tuple(shape) == image_shape else (-1, -1),
+        prior_file="priors/ct_lodopab.pt",
+        example_file="examples/ct_slice.npy",
+        recipes={"paper": paper, "fast": fast},
+        baseline_name="FBP",
+    )
+
+
+TASK_NAMES = ("sr-x4", "ct-lowdose", "ct-limited")
+
+# Tuned defaults (measured in results/speed.md).
+FAST_SR_X4 = Recipe(lam=0.15, iterations=100, lr=0.03, n_patches=30_000, lr_schedule="cosine")
+FAST_CT_LOWDOSE = Recipe(lam=700.0, iterations=100, lr=0.01, n_patches=30_000, padding=4, lr_schedule="cosine")
+FAST_CT_LIMITED = Recipe(lam=700.0, iterations=400, lr=0.01, n_patches=30_000, padding=4, lr_schedule="cosine")
+
+
+def get_task(name: str, backend: str = "auto", device: str | torch.device = "cpu") -> Task:
+    """The task called ``name`` (one of ``TASK_NAMES``) with its operator on ``device``."""
+    if name == "sr-x4":
+        return superresolution_task(device)
+    if name in ("ct-lowdose", "ct-limited"):
+        return ct_task(name, backend, device)
+    raise PatchNRError(f"unknown --op {name!r} (choose from {', '.join(TASK_NAMES)})")
