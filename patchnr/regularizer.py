@@ -50,5 +50,5 @@ class PatchNR(nn.Module):
         )
         with torch.autocast(images.device.type, dtype=torch.bfloat16, enabled=self.bf16):
             z, log_det = self.flow(patches)
-        nll = 0.5 * z.float().pow(2).sum(1) - log_det.float()
+        nll = 0.5 * z.to(images.dtype).pow(2).sum(1) - log_det.to(images.dtype)
         return nll.view(images.shape[0], -1).mean(1)
