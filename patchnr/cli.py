@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_train(commands.add_parser("train", help="train a patch flow prior on a few clean images"))
     _add_reconstruct(commands.add_parser("reconstruct", help="reconstruct an image from an observation"))
+    _add_benchmark(commands.add_parser("benchmark", help="score baselines and patchNR on simulated observations of test images"))
     return parser
 
 
@@ -72,6 +73,39 @@ def _add_reconstruct(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", default="auto", help="CT ray transform: auto, astra_cuda, astra_cpu, sparse")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(run=_reconstruct)
+
+
+def _add_benchmark(parser: argparse.ArgumentParser) -> None:
+    from .benchmark import TASK_METHODS
+
+    methods = "; ".join(f"{task}: {','.join(names)}" for task, names in TASK_METHODS.items())
+    parser.add_argument("--task", required=True, help=f"one of {', '.join(TASK_METHODS)}")
+    parser.add_argument("--images", nargs="+", type=Path, required=True, help="ground-truth images (files or folders)")
+    parser.add_argument("--methods", required=True, help=f"comma list ({methods})")
+    parser.add_argument("--out", type=Path, required=True, help="results folder (cases.csv, summary.md/csv, figures, config.json)")
+    parser.add_argument("--seed", type=int, default=0, help="base seed; each image's noise seed derives from it and the file name")
+    parser.add_argument("--scheduler", default="local", help="'local' (in-process Dask threads) or tcp://host:port")
+    parser.add_argument("--workers", type=int, default=1, help="cases run at once with --scheduler local")
+    parser.add_argument("--recipe", choices=("fast", "paper"), default="fast", help="patchNR/EPLL solver settings")
+    parser.add_argument("--weights", type=Path, help="patchNR prior (default: the task's bundled prior)")
+    parser.add_argument("--iterations", type=int, help="override the iterations of tv, epll and patchnr")
+    parser.add_argument("--epll-gmm", type=Path, help="GMM file for epll (default: fit-or-load on the task's training images)")
+    parser.add_argument("--figures", type=int, default=1, help="figure grids for the first K images (default 1)")
+    parser.add_argument("--limit", type=int, help="only the first N images")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(run=_benchmark)
+
+
+def _benchmark(args: argparse.Namespace) -> None:
+    from .benchmark import BenchmarkConfig, run_benchmark
+
+    _require_positive(iterations=args.iterations)
+    config = BenchmarkConfig(
+        task=args.task, images=args.images, methods=[m.strip() for m in args.methods.split(",") if m.strip()], out=args.out,
+        seed=args.seed, scheduler=args.scheduler, workers=args.workers, recipe=args.recipe, weights=args.weights,
+        iterations=args.iterations, epll_gmm=args.epll_gmm, figures=args.figures, limit=args.limit, progress=not args.quiet,
+    )
+    print(f"wrote {run_benchmark(config)}")
 
 
 def _require_suffix(path: Path | None, suffix: str, option: str) -> None:
