@@ -243,36 +243,45 @@ def _stack_rows(pieces: list, shape: tuple[int, int]) -> CSRArrays:
     return CSRArrays(indptr.astype(np.int32), indices, data, shape)
 
 
-def load_system_matrix(geometry: CTGeometry) -> CSRArrays:
-    """The cached system matrix of ``geometry``, building (and caching) it when missing or corrupt."""
+def load_system_matrix(geometry: CTGeometry) -> tuple[CSRArrays, CSRArrays]:
+    """(A, Aᵀ) of ``geometry`` from the cache, building and caching them when missing or corrupt.
+
+    Both are cached (LoDoPaB: 2 × 1.8 GB): reading Aᵀ is faster than transposing A (≈ 7 s).
+    """
     path = matrix_cache_path(geometry)
-    expected = (int(np.prod(geometry.sinogram_shape)), geometry.size**2)
+    shape = (int(np.prod(geometry.sinogram_shape)), geometry.size**2)
     if path.is_file():
         try:
-            return _read_matrix(path, expected)
+            return _read_matrices(path, shape)
         except Exception as error:  # a truncated or foreign file: rebuild it
             warnings.warn(f"{path}: corrupt CT matrix cache ({type(error).__name__}: {error}); rebuilding", stacklevel=2)
     matrix = build_system_matrix(geometry)
-    _write_matrix(path, matrix)
-    return matrix
+    matrices = (matrix, matrix.transpose())
+    _write_matrices(path, matrices)
+    return matrices
 
 
-def _read_matrix(path: Path, shape: tuple[int, int]) -> CSRArrays:
+_PARTS = ("indptr", "indices", "data")
+
+
+def _read_matrices(path: Path, shape: tuple[int, int]) -> tuple[CSRArrays, CSRArrays]:
+    matrices = []
     with np.load(path, allow_pickle=False) as archive:
-        matrix = CSRArrays(archive["indptr"], archive["indices"], archive["data"], tuple(int(s) for s in archive["shape"]))
-    if matrix.shape != shape:
-        raise ValueError(f"matrix shape {matrix.shape}, expected {shape}")
-    if (matrix.indptr.dtype, matrix.indices.dtype, matrix.data.dtype) != (np.int32, np.int32, np.float32):
-        raise ValueError("unexpected dtypes")
-    matrix.validate()
-    return matrix
+        for prefix, expected in (("a", shape), ("at", shape[::-1])):
+            matrix = CSRArrays(*(archive[f"{prefix}_{part}"] for part in _PARTS), expected)
+            if (matrix.indptr.dtype, matrix.indices.dtype, matrix.data.dtype) != (np.int32, np.int32, np.float32):
+                raise ValueError("unexpected dtypes")
+            matrix.validate()
+            matrices.append(matrix)
+    return matrices[0], matrices[1]
 
 
-def _write_matrix(path: Path, matrix: CSRArrays) -> None:
+def _write_matrices(path: Path, matrices: tuple[CSRArrays, CSRArrays]) -> None:
     """Write atomically (temporary file + rename); a failure to write only costs a rebuild next time."""
+    arrays = {f"{prefix}_{part}": getattr(m, part) for prefix, m in zip(("a", "at"), matrices) for part in _PARTS}
     try:
         with atomic_path(path) as temporary, open(temporary, "wb") as handle:
-            np.savez(handle, indptr=matrix.indptr, indices=matrix.indices, data=matrix.data, shape=np.asarray(matrix.shape))
+            np.savez(handle, **arrays)
     except OSError as error:
         warnings.warn(f"could not cache the CT matrix at {path}: {error}", stacklevel=3)
 
@@ -338,10 +347,9 @@ class RayTransform(nn.Module):
         # ODL's weighted adjoint is Aᵀ · (sinogram cell volume / image cell volume)
         self._odl_adjoint_scale = float(self._odl.range.cell_volume / self._odl.domain.cell_volume)
         if self.backend == "sparse":
-            matrix = load_system_matrix(geometry)
+            matrix, matrix_t = load_system_matrix(geometry)
             self.register_buffer("matrix", matrix.to_torch(), persistent=False)
-            self.register_buffer("matrix_t", matrix.transpose().to_torch(), persistent=False)
-            del matrix
+            self.register_buffer("matrix_t", matrix_t.to_torch(), persistent=False)
         self.register_buffer("fbp_filter", torch.from_numpy(fbp_filter_matrix(self._odl)), persistent=False)
         self.to(device)
 
@@ -391,7 +399,10 @@ class RayTransform(nn.Module):
 def _sparse_apply(matrix: Tensor, x: Tensor, out_shape: tuple[int, int]) -> Tensor:
     """matrix @ each flattened slice of x (computed in the matrix's dtype, returned in x's)."""
     flat = x.reshape(-1, x.shape[-2] * x.shape[-1]).to(matrix.dtype)
-    out = torch.sparse.mm(matrix, flat.T.contiguous()).T
+    if flat.shape[0] == 1:  # a matrix-vector product is twice as fast as a one-column product
+        out = torch.mv(matrix, flat[0])[None]
+    else:
+        out = torch.sparse.mm(matrix, flat.T.contiguous()).T
     return out.to(x.dtype).reshape(*x.shape[:-2], *out_shape)
 
 

@@ -78,8 +78,12 @@ def _fine_ray_transform(geometry, factor: int, device: str):
 
     from operators.ct import RayTransform
 
+    import warnings
+
     fine = replace(geometry, size=geometry.size * factor)
-    return RayTransform(fine, backend="astra_cuda" if device.startswith("cuda") else "astra_cpu", device=device)
+    with warnings.catch_warnings():  # ODL warns that astra_cpu is slow for large images: expected here
+        warnings.filterwarnings("ignore", "The 'astra_cpu' backend may be too slow", RuntimeWarning)
+        return RayTransform(fine, backend="astra_cuda" if device.startswith("cuda") else "astra_cpu", device=device)
 
 
 def simulate_lowdose(
@@ -151,7 +155,7 @@ def pydicom_slices() -> dict[str, np.ndarray]:
     slices: dict[str, np.ndarray] = {}
     for name, frames in PYDICOM_CT_FILES.items():
         try:
-            hu = read_dicom_hu(get_testdata_file(name))
+            hu = read_dicom_hu(get_testdata_file(name, download=False))
         except Exception:  # missing file or decoder: skip it
             continue
         if frames is None:
