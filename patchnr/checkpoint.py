@@ -116,3 +116,9 @@ def _reference_config(state: dict, path) -> FlowConfig:
     if patch_size**2 != dimension:
         raise CheckpointError(f"{path}: patch dimension {dimension} is not a square (multi-channel reference weights are not supported)")
     return FlowConfig(patch_size=patch_size, channels=1, num_layers=num_layers, hidden_width=width, clamp=1.6)
+
+
+def export_flow(source: str | os.PathLike, destination: str | os.PathLike, **metadata) -> None:
+    """Copy a training checkpoint without optimizer/RNG state (a slim file to ship), adding ``metadata``."""
+    flow, stored = load_flow(source)
+    save_flow(destination, flow, {**stored, **metadata})

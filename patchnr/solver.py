@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -18,10 +19,12 @@ Schedule = Callable[[int], float]
 
 @dataclass
 class Reconstruction:
-    """Solver output: the image (B×C×H×W), the objective per iteration and, with a ground truth, PSNR in dB."""
+    """Solver output: the image (B×C×H×W); per iteration the objective, the wall-clock seconds since
+    the start and, with a ground truth, the PSNR in dB."""
 
     image: torch.Tensor
     objective: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
     psnr: list[float] = field(default_factory=list)
 
 
@@ -70,6 +73,7 @@ def reconstruct(
     image = init.detach().clone().requires_grad_(True)
     optimizer = torch.optim.Adam([image], lr=lr)
     result = Reconstruction(image=image)
+    start = time.perf_counter()
     for k in tqdm(range(iterations), desc="reconstruct", disable=not progress, leave=False):
         if lr_schedule is not None:
             optimizer.param_groups[0]["lr"] = lr * lr_schedule(k)
@@ -82,6 +86,7 @@ def reconstruct(
         objective.backward()
         optimizer.step()
         result.objective.append(objective.item())
+        result.seconds.append(time.perf_counter() - start)
         if ground_truth is not None:
             result.psnr.append(psnr(image, ground_truth))
     if not torch.isfinite(image).all():

@@ -54,7 +54,8 @@ def test_tiny_superresolution_beats_bicubic():
     init = operator.pseudo_inverse(observation)
     prior = PatchNR(flow, n_patches=2000, generator=torch.Generator().manual_seed(0))
     result = reconstruct(observation, operator, GaussianFidelity(), prior, lam=0.05, init=init, iterations=60, lr=0.01, ground_truth=truth, progress=False)
-    assert len(result.psnr) == 60 and len(result.objective) == 60
+    assert len(result.psnr) == len(result.objective) == len(result.seconds) == 60
+    assert result.seconds == sorted(result.seconds)
     assert result.psnr[-1] > psnr(init, truth) + 1.0
     assert result.objective[-1] < result.objective[0]
 

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Re-train the bundled priors (fast recipe) and export slim copies into patchnr/data/priors/.
+# Needs ../shared (the material images) and the CT training split from data_scripts/prepare_ct.py.
+# Each run takes about 10-15 minutes on 2 CPU cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SR=../shared/data/sr/material
+mkdir -p runs/priors
+patchnr train "$SR/img_learn_material.png" --validation "$SR/img_val_material.png" \
+    --out runs/priors/sr_material_w256.pt --width 256 --steps 12000 --batch 512 --lr 1e-3
+python3 -c "from patchnr.checkpoint import export_flow; export_flow('runs/priors/sr_material_w256.pt', 'patchnr/data/priors/sr_material.pt', trained_on='img_learn_material.png (MIT, patchNR paper)')"
