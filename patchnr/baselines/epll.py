@@ -94,7 +94,7 @@ class GaussianMixturePrior(nn.Module):
     """
 
     def __init__(self, gmm: dict[str, torch.Tensor], n_patches: int | None = None, padding: int = 0,
-                 generator: torch.Generator | None = None, chunk: int = 4096):
+                 generator: torch.Generator | None = None, chunk: int = 1024):
         super().__init__()
         weights, means, cholesky = (gmm[key].detach().to(torch.float32) for key in GMM_KEYS)
         k, d = means.shape

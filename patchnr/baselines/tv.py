@@ -34,12 +34,14 @@ class TVSettings:
     history: int = 20
 
 
-# λ, ε chosen on the validation images: results/lambda_sweep_sr-x4_tv.md (img_val_material, 600×600).
-# CT values are provisional until results/lambda_sweep_ct-lowdose_tv.md exists (see results/README.md).
+# sr-x4: λ, ε chosen on the validation image (img_val_material, 600×600): results/lambda_sweep_sr-x4_tv_coarse.md,
+# then results/lambda_sweep_sr-x4_tv.md (28.04 dB against bicubic's 25.81 dB).
+# CT: provisional (scaled from the SR value by the ratio of the patchNR weights per pixel) until
+# results/lambda_sweep_ct-lowdose_tv.md exists (command in results/README.md).
 TV_DEFAULTS: dict[str, TVSettings] = {
-    "sr-x4": TVSettings(lam=0.003, eps=1e-3),
-    "ct-lowdose": TVSettings(lam=10.0, eps=1e-3),
-    "ct-limited": TVSettings(lam=10.0, eps=1e-3),
+    "sr-x4": TVSettings(lam=7e-4, eps=1e-2),
+    "ct-lowdose": TVSettings(lam=10.0, eps=5e-3),
+    "ct-limited": TVSettings(lam=10.0, eps=5e-3),
 }
 
 
