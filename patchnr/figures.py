@@ -31,10 +31,10 @@ def comparison_figure(
         if ground_truth is not None and column > 0:
             label += f"\n{psnr(image, ground_truth):.2f} dB, SSIM {ssim(image, ground_truth):.3f}"
         axes[0, column].set_title(label, fontsize=9)
-        if rows == 2:
+        if rows == 2 and column > 0:
             error = np.abs(image - ground_truth)
             axes[1, column].imshow(error, cmap="magma", vmin=0, vmax=0.5 * error_max)
-            axes[1, column].set_title("|error|" if column else "", fontsize=8)
+            axes[1, column].set_title("|error|", fontsize=8)
     for axis in axes.flat:
         axis.axis("off")
     if title:

@@ -22,6 +22,7 @@ from .regularizer import PatchNR
 from .solver import Reconstruction, reconstruct
 
 SR_NOISE_STD = 0.01
+CT_SIMULATION_UPSAMPLE = 2  # CT data are simulated on a 2× finer grid (no inverse crime), as LoDoPaB did
 
 
 def bundled_file(name: str) -> Path:
@@ -154,7 +155,7 @@ def ct_task(name: str, backend: str = "auto", device: str | torch.device = "cpu"
         name=name,
         operator=operator,
         fidelity=PoissonFidelity(),
-        simulate=lambda ground_truth, seed: simulate_lowdose(ground_truth, operator, seed=seed),
+        simulate=lambda ground_truth, seed: simulate_lowdose(ground_truth, operator, seed=seed, upsample=CT_SIMULATION_UPSAMPLE),
         image_shape=to_image,
         observation_shape=lambda shape: sinogram_shape if tuple(shape) == image_shape else (-1, -1),
         prior_file="priors/ct_lodopab.pt",
