@@ -7,6 +7,7 @@ The CLI (``patchnr reconstruct --op NAME``) and the benchmark both go through ``
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Callable
@@ -34,15 +35,16 @@ def bundled_file(name: str) -> Path:
 class Task:
     """Everything needed to simulate and solve one kind of inverse problem.
 
-    operator: B×1×H×W → measurement, with ``pseudo_inverse`` for the initialisation.
-    simulate: (ground truth 1×1×H×W, seed) → noisy observation.
-    observation_shape/image_shape: map the 2-D sizes either way (``None`` entry: check fails).
+    build_operator: makes the operator (B×1×H×W → measurement, with ``pseudo_inverse`` for the
+        initialisation); it is built on first use of ``operator``, so input checks stay cheap.
+    noise: (operator, ground truth 1×1×H×W, seed) → noisy observation.
+    observation_shape/image_shape: map 2-D sizes either way; ``ValueError`` when they do not fit.
     """
 
     name: str
-    operator: nn.Module
+    build_operator: Callable[[], nn.Module]
     fidelity: nn.Module
-    simulate: Callable[[torch.Tensor, int], torch.Tensor]
+    noise: Callable[[nn.Module, torch.Tensor, int], torch.Tensor]
     image_shape: Callable[[tuple[int, int]], tuple[int, int]]
     observation_shape: Callable[[tuple[int, int]], tuple[int, int]]
     prior_file: str
@@ -50,6 +52,14 @@ class Task:
     recipes: dict[str, Recipe] = field(default_factory=dict)
     baseline_name: str = "initialisation"
     patch_size: int = 6  # patch size the recipes' λ is calibrated for
+
+    @cached_property
+    def operator(self) -> nn.Module:
+        return self.build_operator()
+
+    def simulate(self, ground_truth: torch.Tensor, seed: int) -> torch.Tensor:
+        """A noisy observation of a 1×1×H×W ground truth, deterministic for ``seed``."""
+        return self.noise(self.operator, ground_truth, seed)
 
     def check_observation(self, observation: np.ndarray) -> None:
         """Raise ``PatchNRError`` if a 2-D observation cannot come from this task's operator."""
@@ -92,13 +102,12 @@ class Task:
         )
 
 
-def _gaussian_noise(operator: nn.Module, std: float) -> Callable[[torch.Tensor, int], torch.Tensor]:
-    def simulate(ground_truth: torch.Tensor, seed: int) -> torch.Tensor:
+def gaussian_noise(operator: nn.Module, ground_truth: torch.Tensor, seed: int) -> torch.Tensor:
+    """A x + σ·N(0, 1) with σ = ``SR_NOISE_STD`` (the paper's superresolution noise)."""
+    with torch.no_grad():
         clean = operator(ground_truth)
-        noise = torch.randn(clean.shape, generator=torch.Generator().manual_seed(seed)).to(clean)
-        return clean + std * noise
-
-    return simulate
+    noise = torch.randn(clean.shape, generator=torch.Generator().manual_seed(seed)).to(clean)
+    return clean + SR_NOISE_STD * noise
 
 
 def _sr_image_shape(shape: tuple[int, int]) -> tuple[int, int]:
@@ -111,14 +120,16 @@ def superresolution_task(device: str | torch.device = "cpu") -> Task:
     """×4 superresolution of the paper's material images (Gaussian σ=2, stride 4, noise 0.01)."""
     from operators.superres import superresolution_x4
 
-    operator = superresolution_x4().to(device)
+    from .fidelity import GaussianFidelity
+
+    shapes = superresolution_x4()
     return Task(
         name="sr-x4",
-        operator=operator,
-        fidelity=_gaussian_fidelity(),
-        simulate=_gaussian_noise(operator, SR_NOISE_STD),
+        build_operator=lambda: superresolution_x4().to(device),
+        fidelity=GaussianFidelity(),
+        noise=gaussian_noise,
         image_shape=_sr_image_shape,
-        observation_shape=lambda shape: (operator.output_size(shape[0]), operator.output_size(shape[1])),
+        observation_shape=lambda shape: (shapes.output_size(shape[0]), shapes.output_size(shape[1])),
         prior_file="priors/sr_material.pt",
         example_file="examples/material_test.png",
         recipes={"paper": PAPER_SR_X4, "fast": FAST_SR_X4},
@@ -126,41 +137,41 @@ def superresolution_task(device: str | torch.device = "cpu") -> Task:
     )
 
 
-def _gaussian_fidelity() -> nn.Module:
-    from .fidelity import GaussianFidelity
-
-    return GaussianFidelity()
-
-
-def ct_task(name: str, backend: str = "auto", device: str | torch.device = "cpu") -> Task:
-    """Low-dose (``ct-lowdose``) or limited-angle (``ct-limited``) CT in the LoDoPaB geometry."""
-    from operators.ct import RayTransform, limited_angle_geometry, lodopab_geometry
+def ct_task(name: str, backend: str = "auto", device: str | torch.device = "cpu", geometry=None) -> Task:
+    """Low-dose (``ct-lowdose``) or limited-angle (``ct-limited``) CT; LoDoPaB geometry unless given."""
+    from operators.ct import RayTransform, limited_angle_geometry, lodopab_geometry, resolve_backend
 
     from .ct_data import simulate_lowdose
     from .fidelity import PoissonFidelity
 
-    geometry = limited_angle_geometry() if name == "ct-limited" else lodopab_geometry()
-    operator = RayTransform(geometry, backend=backend, device=device)
-    image_shape = tuple(operator.input_shape)
-    sinogram_shape = tuple(operator.output_shape)
+    resolve_backend(backend, torch.device(device))  # reject a bad backend before any heavy set-up
+    geometry = geometry or (limited_angle_geometry() if name == "ct-limited" else lodopab_geometry())
+    image_shape, sinogram_shape = tuple(geometry.image_shape), tuple(geometry.sinogram_shape)
 
     def to_image(shape):
         if tuple(shape) != sinogram_shape:
             raise ValueError(f"expects a sinogram of shape {sinogram_shape}")
         return image_shape
 
-    paper = PAPER_CT_LIMITED if name == "ct-limited" else PAPER_CT_LOWDOSE
-    fast = FAST_CT_LIMITED if name == "ct-limited" else FAST_CT_LOWDOSE
+    def to_sinogram(shape):
+        if tuple(shape) != image_shape:
+            raise ValueError(f"expects an image of shape {image_shape}")
+        return sinogram_shape
+
+    def noise(operator, ground_truth, seed):
+        return simulate_lowdose(ground_truth, operator, seed=seed, upsample=CT_SIMULATION_UPSAMPLE)
+
+    limited = name == "ct-limited"
     return Task(
         name=name,
-        operator=operator,
+        build_operator=lambda: RayTransform(geometry, backend=backend, device=device),
         fidelity=PoissonFidelity(),
-        simulate=lambda ground_truth, seed: simulate_lowdose(ground_truth, operator, seed=seed, upsample=CT_SIMULATION_UPSAMPLE),
+        noise=noise,
         image_shape=to_image,
-        observation_shape=lambda shape: sinogram_shape if tuple(shape) == image_shape else (-1, -1),
+        observation_shape=to_sinogram,
         prior_file="priors/ct_lodopab.pt",
         example_file="examples/ct_slice.npy",
-        recipes={"paper": paper, "fast": fast},
+        recipes={"paper": PAPER_CT_LIMITED if limited else PAPER_CT_LOWDOSE, "fast": FAST_CT_LIMITED if limited else FAST_CT_LOWDOSE},
         baseline_name="FBP",
     )
 

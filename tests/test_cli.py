@@ -166,3 +166,53 @@ def test_console_script_exit_code(tmp_path):
     result = subprocess.run([sys.executable, "-m", "patchnr", "reconstruct", "--op", "nope", "--out", str(tmp_path / "r.npy")],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and result.stderr.count("\n") == 1 and not (tmp_path / "r.npy").exists()
+
+
+@pytest.fixture
+def ct_case(tmp_path):
+    """A LoDoPaB-shaped sinogram file (zeros: shape checks only, no operator is built)."""
+    np.save(tmp_path / "sino.npy", np.zeros((1000, 513), np.float32))
+    return tmp_path
+
+
+def _ct_args(case, weights, *extra):
+    return ["reconstruct", "--op", "ct-lowdose", "--observation", case / "sino.npy", "--weights", weights,
+            "--out", case / "rec.npy", "--quiet", *extra]
+
+
+@pytest.mark.parametrize("shape", [(1000, 512), (800, 513), (362, 362)])
+def test_ct_sinogram_of_wrong_shape(ct_case, tiny_weights, capsys, shape):
+    np.save(ct_case / "sino.npy", np.zeros(shape, np.float32))
+    err = assert_user_error(capsys, run_cli(*_ct_args(ct_case, tiny_weights)), ct_case / "rec.npy")
+    assert "(1000, 513)" in err
+
+
+def test_ct_limited_expects_800_angles(ct_case, tiny_weights, capsys):
+    args = _ct_args(ct_case, tiny_weights)
+    args[2] = "ct-limited"
+    assert "(800, 513)" in assert_user_error(capsys, run_cli(*args), ct_case / "rec.npy")
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_ct_sinogram_with_nan_or_inf(ct_case, tiny_weights, capsys, bad):
+    sinogram = np.zeros((1000, 513), np.float32)
+    sinogram[10, 20] = bad
+    np.save(ct_case / "sino.npy", sinogram)
+    assert "NaN or Inf" in assert_user_error(capsys, run_cli(*_ct_args(ct_case, tiny_weights)), ct_case / "rec.npy")
+
+
+def test_ct_negative_lambda_unknown_backend_and_cuda(ct_case, tiny_weights, capsys):
+    assert "--lam" in assert_user_error(capsys, run_cli(*_ct_args(ct_case, tiny_weights, "--lam", "-5")), ct_case / "rec.npy")
+    err = assert_user_error(capsys, run_cli(*_ct_args(ct_case, tiny_weights, "--backend", "gpu-magic")), ct_case / "rec.npy")
+    assert "unknown CT backend" in err
+    if not torch.cuda.is_available():
+        err = assert_user_error(capsys, run_cli(*_ct_args(ct_case, tiny_weights, "--device", "cuda")), ct_case / "rec.npy")
+        assert "no CUDA GPU" in err
+        err = assert_user_error(capsys, run_cli(*_ct_args(ct_case, tiny_weights, "--backend", "astra_cuda")), ct_case / "rec.npy")
+        assert "astra_cuda" in err
+
+
+def test_ct_ground_truth_of_wrong_size(ct_case, tiny_weights, capsys):
+    np.save(ct_case / "gt.npy", np.zeros((256, 256), np.float32))
+    err = assert_user_error(capsys, run_cli(*_ct_args(ct_case, tiny_weights, "--ground-truth", ct_case / "gt.npy")), ct_case / "rec.npy")
+    assert "(362, 362)" in err
