@@ -41,6 +41,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--recipe", default="fast", choices=("fast", "paper"), help="epll solver recipe")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out-dir", type=Path, default=Path(__file__).resolve().parents[1] / "results")
+    parser.add_argument("--extend", action="store_true", help="keep the rows of an earlier sweep (same settings otherwise) and add to them")
     return parser.parse_args(argv)
 
 
@@ -56,6 +57,14 @@ def settings_grid(args: argparse.Namespace) -> list[tuple[float, float | None, d
     return [(lam, None, {"recipe": asdict(recipe.with_overrides(lam=lam))}) for lam in lams]
 
 
+def previous_rows(args: argparse.Namespace) -> list[dict]:
+    path = args.out_dir / f"lambda_sweep_{args.task}_{args.method}.csv"
+    if not path.is_file():
+        return []
+    with open(path, newline="") as handle:
+        return [{**row, "lam": float(row["lam"]), "eps": float(row["eps"]) if row["eps"] else None} for row in csv.DictReader(handle)]
+
+
 def write_reports(args: argparse.Namespace, rows: list[dict], command: str) -> None:
     stem = args.out_dir / f"lambda_sweep_{args.task}_{args.method}"
     with atomic_path(stem.with_suffix(".csv")) as temporary, open(temporary, "w", newline="") as handle:
@@ -67,7 +76,7 @@ def write_reports(args: argparse.Namespace, rows: list[dict], command: str) -> N
     best = max(means, key=lambda p: means[p][0])
     images = sorted({r["image"] for r in rows})
     lines = [f"# λ sweep: {args.method} on {args.task}", "", f"Validation images ({len(images)}): {', '.join(images)}; seed {args.seed}.",
-             f"Command: `{command}`", "", "| λ | ε | PSNR (dB) | SSIM | runtime (s) |", "|---|---|---|---|---|"]
+             f"Command{' (last, --extend)' if args.extend else ''}: `{command}`", "", "| λ | ε | PSNR (dB) | SSIM | runtime (s) |", "|---|---|---|---|---|"]
     for point in points:
         mark = " **best**" if point == best else ""
         lines.append(f"| {point[0]:g}{mark} | {point[1] if point[1] is not None else '–'} | {means[point][0]:.2f} | {means[point][1]:.4f} | {means[point][2]:.1f} |")
@@ -83,9 +92,12 @@ def main(argv: list[str] | None = None) -> None:
     images = {path.name: load_image(path) for path in files}
     assets = {"gmm": task_gmm(args.task)[0]} if args.method == "epll" else {}
     command = "python data_scripts/sweep_lambda.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    rows: list[dict] = []
+    rows = previous_rows(args) if args.extend else []
+    seen = {(r["lam"], r["eps"], r["image"]) for r in rows}
     for lam, eps, settings in settings_grid(args):
         for name, truth in images.items():
+            if (lam, eps, name) in seen:
+                continue
             start = time.perf_counter()
             row = run_case(Case(args.task, name, args.method, case_seed(args.seed, name), settings), truth, assets)["row"]
             rows.append({"lam": lam, "eps": eps, "image": name, "psnr": row["psnr"], "ssim": row["ssim"], "runtime_s": row["runtime_s"]})

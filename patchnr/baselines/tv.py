@@ -40,8 +40,8 @@ class TVSettings:
 # results/lambda_sweep_ct-lowdose_tv.md exists (command in results/README.md).
 TV_DEFAULTS: dict[str, TVSettings] = {
     "sr-x4": TVSettings(lam=7e-4, eps=1e-2),
-    "ct-lowdose": TVSettings(lam=10.0, eps=5e-3),
-    "ct-limited": TVSettings(lam=10.0, eps=5e-3),
+    "ct-lowdose": TVSettings(lam=10.0, eps=5e-3, iterations=100),
+    "ct-limited": TVSettings(lam=10.0, eps=5e-3, iterations=100),
 }
 
 
