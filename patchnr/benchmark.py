@@ -324,7 +324,7 @@ def connect(scheduler: str, workers: int):
 
 
 def _close(client) -> None:
-    cluster = client.cluster if client.cluster is not None else None
+    cluster = client.cluster  # None for a client of a remote scheduler
     client.close()
     if cluster is not None:
         cluster.close()

@@ -36,12 +36,12 @@ class TVSettings:
 
 # sr-x4: λ, ε chosen on the validation image (img_val_material, 600×600): results/lambda_sweep_sr-x4_tv_coarse.md,
 # then results/lambda_sweep_sr-x4_tv.md (28.04 dB against bicubic's 25.81 dB).
-# CT: provisional (scaled from the SR value by the ratio of the patchNR weights per pixel) until
-# results/lambda_sweep_ct-lowdose_tv.md exists (command in results/README.md).
+# ct-lowdose: λ chosen on runs/ct_data/val (2 slices, 100 L-BFGS iterations): results/lambda_sweep_ct-lowdose_tv.md
+# (37.52 dB at λ = 30; FBP ≈ 33 dB). ct-limited re-uses it (not swept separately).
 TV_DEFAULTS: dict[str, TVSettings] = {
     "sr-x4": TVSettings(lam=7e-4, eps=1e-2),
-    "ct-lowdose": TVSettings(lam=10.0, eps=5e-3, iterations=100),
-    "ct-limited": TVSettings(lam=10.0, eps=5e-3, iterations=100),
+    "ct-lowdose": TVSettings(lam=30.0, eps=5e-3, iterations=100),
+    "ct-limited": TVSettings(lam=30.0, eps=5e-3, iterations=100),
 }
 
 
