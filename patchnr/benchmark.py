@@ -313,7 +313,7 @@ def connect(scheduler: str, workers: int):
     from distributed import Client, LocalCluster
 
     if scheduler == "local":
-        cluster = LocalCluster(n_workers=1, threads_per_worker=workers, processes=False, dashboard_address=None)
+        cluster = LocalCluster(n_workers=1, threads_per_worker=workers, processes=False, dashboard_address="127.0.0.1:0")
         return Client(cluster)
     if not scheduler.startswith("tcp://"):
         raise PatchNRError(f"--scheduler must be 'local' or tcp://host:port, got {scheduler!r}")

@@ -63,7 +63,7 @@ def test_tcp_scheduler_with_process_workers(tmp_path, tiny_weights):
     from distributed import LocalCluster
 
     images, out = _images(tmp_path / "gt", 2), tmp_path / "out"
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0") as cluster:
         code = _benchmark("--images", str(images), "--out", str(out), "--methods", "bicubic,patchnr", "--weights", tiny_weights,
                           "--iterations", "3", "--scheduler", cluster.scheduler_address, "--figures", "0")
     assert code == 0
