@@ -33,6 +33,7 @@ import json
 import os
 import threading
 import time
+import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -403,13 +404,19 @@ def _check_shape(task, name: str, image: np.ndarray) -> None:
         raise PatchNRError(f"{name}: image of shape {image.shape} does not fit --task {task.name}")
 
 
+def case_key(case: Case) -> str:
+    """A Dask key unique to this submission: a cluster shared by several benchmark clients must never
+    merge two cases (same image and method, but another task or settings) into one future."""
+    return f"{case.task}/{case.image}/{case.method}-{uuid.uuid4().hex}"
+
+
 def _run_cases(client, cases: list[Case], images: dict, assets: dict, log: CaseLog, out: Path, progress: bool) -> None:
     from distributed import as_completed
     from tqdm.auto import tqdm
 
     [shared] = client.scatter([assets], broadcast=True, hash=False)
     truths = dict(zip(images, client.scatter(list(images.values()), hash=False)))
-    futures = [client.submit(run_case, case, truths[case.image], shared, key=f"{case.image}/{case.method}-{case.seed}", pure=False) for case in cases]
+    futures = [client.submit(run_case, case, truths[case.image], shared, key=case_key(case), pure=False) for case in cases]
     failures = []
     with tqdm(total=len(futures), desc="benchmark", unit="case", disable=not progress) as bar:
         for future in as_completed(futures):

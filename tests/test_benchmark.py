@@ -146,3 +146,14 @@ def test_bad_inputs_exit_2_with_one_line(case, finished, tmp_path, capsys):
     assert _snapshot(out) == before
     if case == "other configuration":
         assert "refuse to mix" in err[0]
+
+
+def test_case_keys_never_collide_across_tasks_or_submissions():
+    """Two clients on one cluster (say ct-lowdose and ct-limited) must not share futures."""
+    from patchnr.benchmark import Case, case_key
+
+    lowdose = Case("ct-lowdose", "slice.npy", "patchnr", 7, {})
+    limited = Case("ct-limited", "slice.npy", "patchnr", 7, {})
+    keys = {case_key(lowdose), case_key(limited), case_key(lowdose)}
+    assert len(keys) == 3
+    assert all(key.split("/")[0] in ("ct-lowdose", "ct-limited") for key in keys)
