@@ -414,8 +414,11 @@ def _run_cases(client, cases: list[Case], images: dict, assets: dict, log: CaseL
     from distributed import as_completed
     from tqdm.auto import tqdm
 
-    [shared] = client.scatter([assets], broadcast=True, hash=False)
-    truths = dict(zip(images, client.scatter(list(images.values()), hash=False)))
+    try:
+        [shared] = client.scatter([assets], broadcast=True, hash=False)
+        truths = dict(zip(images, client.scatter(list(images.values()), hash=False)))
+    except TimeoutError as error:  # e.g. every worker paused for memory, or none connected
+        raise PatchNRError(f"the Dask cluster has no worker accepting data ({error})") from None
     futures = [client.submit(run_case, case, truths[case.image], shared, key=case_key(case), pure=False) for case in cases]
     failures = []
     with tqdm(total=len(futures), desc="benchmark", unit="case", disable=not progress) as bar:
