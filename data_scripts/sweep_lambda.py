@@ -25,7 +25,8 @@ from patchnr.baselines.tv import TV_DEFAULTS
 from patchnr.benchmark import Case, cached_task, case_seed, image_files, run_case
 from patchnr.io import atomic_path, load_image
 
-VALIDATION = {"sr-x4": ["/work/shared/data/sr/material/img_val_material.png"], "ct-lowdose": ["ct_data/val"], "ct-limited": ["ct_data/val"]}
+SHARED = Path(__file__).resolve().parents[2] / "shared"  # ../shared beside the checkout
+VALIDATION = {"sr-x4": [str(SHARED / "data/sr/material/img_val_material.png")], "ct-lowdose": ["ct_data/val"], "ct-limited": ["ct_data/val"]}
 COLUMNS = ("lam", "eps", "image", "psnr", "ssim", "runtime_s")
 
 

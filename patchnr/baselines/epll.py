@@ -40,7 +40,7 @@ GMM_KEYS = ("weights", "means", "precisions_cholesky")
 # CT: provisional (the patchNR λ) until results/lambda_sweep_ct-lowdose_epll.md exists.
 EPLL_LAMBDA: dict[str, float] = {"sr-x4": 0.25, "ct-lowdose": 700.0, "ct-limited": 700.0}
 
-_SR_TRAIN = "/work/shared/data/sr/material/img_learn_material.png"
+_SR_TRAIN = str(Path(os.environ.get("PATCHNR_SHARED") or Path(__file__).resolve().parents[3] / "shared") / "data/sr/material/img_learn_material.png")
 _CT_TRAIN = "ct_data/train/*.npy"  # relative to runs_dir(), written by the CT data script
 TRAINING_IMAGES: dict[str, str] = {"sr-x4": _SR_TRAIN, "ct-lowdose": _CT_TRAIN, "ct-limited": _CT_TRAIN}
 
