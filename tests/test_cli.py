@@ -216,3 +216,13 @@ def test_ct_ground_truth_of_wrong_size(ct_case, tiny_weights, capsys):
     np.save(ct_case / "gt.npy", np.zeros((256, 256), np.float32))
     err = assert_user_error(capsys, run_cli(*_ct_args(ct_case, tiny_weights, "--ground-truth", ct_case / "gt.npy")), ct_case / "rec.npy")
     assert "(362, 362)" in err
+
+
+def test_embedded_default_uses_bundled_prior_and_example(tmp_path, monkeypatch, capsys):
+    """`patchnr reconstruct --op sr-x4` alone: bundled image, simulated LR, metrics, array and figure."""
+    monkeypatch.chdir(tmp_path)
+    assert run_cli("reconstruct", "--op", "sr-x4", "--iterations", "2", "--patches", "200", "--quiet") == 0
+    out = capsys.readouterr().out
+    assert "embedded example" in out and "bicubic: PSNR" in out and "patchNR: PSNR" in out
+    assert np.load(tmp_path / "patchnr-example-sr-x4.npy").shape == (600, 600)
+    assert (tmp_path / "patchnr-example-sr-x4.png").stat().st_size > 10_000
