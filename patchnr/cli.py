@@ -101,7 +101,7 @@ def _add_benchmark(parser: argparse.ArgumentParser) -> None:
 def _benchmark(args: argparse.Namespace) -> None:
     from .benchmark import BenchmarkConfig, run_benchmark
 
-    _require_positive(iterations=args.iterations)
+    _require_positive(iterations=args.iterations, workers=args.workers, limit=args.limit)
     config = BenchmarkConfig(
         task=args.task, images=args.images, methods=[m.strip() for m in args.methods.split(",") if m.strip()], out=args.out,
         seed=args.seed, scheduler=args.scheduler, workers=args.workers, recipe=args.recipe, weights=args.weights,
