@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Re-train the bundled priors (fast recipe) and export slim copies into patchnr/data/priors/.
 # Needs ../shared (the material images) and the CT training split from data_scripts/prepare_ct.py.
-# Each run takes about 10-15 minutes on 2 CPU cores.
+# Each run took 16-23 minutes here (1 thread, other jobs sharing the 2 cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SR=../shared/data/sr/material

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -143,7 +144,7 @@ def _train(args: argparse.Namespace) -> None:
     _require_positive(steps=args.steps, batch=args.batch, lr=args.lr, patch_size=args.patch_size, layers=args.layers, width=args.width, checkpoint_every=args.checkpoint_every)
     base = TrainConfig.paper() if args.recipe == "paper" else TrainConfig()
     overrides = {"steps": args.steps, "batch_size": args.batch, "lr": args.lr, "checkpoint_every": args.checkpoint_every}
-    config = TrainConfig(**{**base.__dict__, "seed": args.seed, **{k: v for k, v in overrides.items() if v is not None}})
+    config = replace(base, seed=args.seed, **{k: v for k, v in overrides.items() if v is not None})
     images = [torch.from_numpy(load_image(path))[None] for path in args.images]
     validation = torch.from_numpy(load_image(args.validation))[None] if args.validation else None
     width = args.width or (FlowConfig().hidden_width if args.recipe == "paper" else FAST_WIDTH)
