@@ -9,8 +9,9 @@ Cases run as Dask futures. ``scheduler='local'`` starts an in-process cluster (t
 external service: ``workers`` threads, each case using torch's intra-op threads); a
 ``tcp://host:port`` address connects to a running scheduler (a short connect timeout turns an
 unreachable one into a one-line ``PatchNRError``). The flow weights and the GMM are scattered once
-to every worker (``broadcast=True``); each worker builds its task operator and flow once (cached
-by task name and weights hash). The client alone writes results, as futures complete.
+to every worker (``broadcast=True``); each worker keeps the task operator and the flow of its last
+case (by task name and weights hash): a case of another task drops the old operator before building
+its own, so a worker holds one CT matrix at a time. The client alone writes results, as futures complete.
 
 Output folder:
 - ``config.json``: the per-case settings (task, recipe, seed, and per method λ, iterations, weights
@@ -44,6 +45,7 @@ from .errors import PatchNRError
 from .io import IMAGE_SUFFIXES, atomic_path, load_image, save_array
 from .metrics import psnr, ssim
 from .recipes import Recipe
+from .tasks import get_task
 
 INIT_METHOD = {"sr-x4": "bicubic", "ct-lowdose": "fbp", "ct-limited": "fbp"}
 TASK_METHODS = {task: (init, "tv", "epll", "patchnr") for task, init in INIT_METHOD.items()}
@@ -198,10 +200,14 @@ def write_json(path: Path, payload: dict) -> None:
 
 
 class CaseLog:
-    """``cases.csv``: complete lines only, each appended by one ``os.write`` + ``fsync`` (module docstring)."""
+    """A CSV of complete lines only, each appended by one ``os.write`` + ``fsync`` (module docstring).
 
-    def __init__(self, path: Path):
+    ``columns``: the header (``CASE_COLUMNS`` for a benchmark's ``cases.csv``).
+    """
+
+    def __init__(self, path: Path, columns: tuple[str, ...] = CASE_COLUMNS):
         self.path = Path(path)
+        self.columns = tuple(columns)
 
     def _complete_text(self) -> str:
         if not self.path.is_file():
@@ -223,11 +229,11 @@ class CaseLog:
         if self.path.is_file() and self.path.stat().st_size != complete:
             os.truncate(self.path, complete)
         if complete == 0:
-            self._append_line(",".join(CASE_COLUMNS))
+            self._append_line(",".join(self.columns))
 
     def append(self, row: dict) -> None:
         buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="").writerow([row[column] for column in CASE_COLUMNS])
+        csv.writer(buffer, lineterminator="").writerow([row[column] for column in self.columns])
         self._append_line(buffer.getvalue())
 
     def _append_line(self, line: str) -> None:
@@ -242,22 +248,22 @@ class CaseLog:
 # --------------------------------------------------------------------------------------------
 # Worker side: cached builders and one case
 
-_CACHE: dict[tuple, object] = {}
+_CACHE: dict[str, tuple[str, object]] = {}  # kind ('task', 'flow') → (key, value): the last one only
 _CACHE_LOCK = threading.Lock()
 
 
-def _cached(key: tuple, build):
-    """Build once per process (thread-safe) and keep."""
+def _cached(kind: str, key: str, build):
+    """The ``kind`` value for ``key``, built once per process (thread-safe); only the last key of each
+    kind is kept, and the previous value is dropped before ``build`` runs."""
     with _CACHE_LOCK:
-        if key not in _CACHE:
-            _CACHE[key] = build()
-        return _CACHE[key]
+        if _CACHE.get(kind, (None,))[0] != key:
+            _CACHE.pop(kind, None)
+            _CACHE[kind] = (key, build())
+        return _CACHE[kind][1]
 
 
 def cached_task(name: str):
-    from .tasks import get_task
-
-    return _cached(("task", name), lambda: get_task(name))
+    return _cached("task", name, lambda: get_task(name))
 
 
 def _cached_flow(asset: dict):
@@ -268,7 +274,7 @@ def _cached_flow(asset: dict):
         flow.load_state_dict(asset["state_dict"])
         return flow.eval()
 
-    return _cached(("flow", asset["sha256"]), build)
+    return _cached("flow", asset["sha256"], build)
 
 
 def solve_case(case: Case, ground_truth: np.ndarray, assets: dict) -> tuple[np.ndarray, float]:

@@ -1,0 +1,66 @@
+"""The speed benchmark's bookkeeping (benchmarks/speed.py): time-to-target, extrapolation, report.
+
+No timings are asserted: speed lives in the benchmark, not in the tests.
+"""
+
+import importlib.util
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from patchnr.tasks import FAST_CT_LOWDOSE
+
+_PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "speed.py"
+_spec = importlib.util.spec_from_file_location("speed_benchmark", _PATH)
+speed = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(speed)
+
+
+def test_seconds_to_target_is_the_first_crossing():
+    seconds, history = [1.0, 2.0, 3.0, 4.0], [30.0, 31.9, 32.1, 31.0]
+    assert speed.seconds_to_target(seconds, history, 32.0) == 3.0
+    assert speed.seconds_to_target(seconds, history, 30.0) == 1.0
+    assert speed.seconds_to_target(seconds, history, 33.0) is None
+
+
+def test_seconds_per_iteration_leaves_out_the_warm_up():
+    assert speed.seconds_per_iteration([5.0, 6.0, 7.0, 8.0]) == pytest.approx(1.0)
+    assert speed.seconds_per_iteration([2.5]) == 2.5
+
+
+def test_compare_section_extrapolates_the_paper_time_and_the_ratio():
+    rows = [
+        {"image": "a.npy", "variant": "paper (timed)", "iterations_run": "10", "iterations": "300", "psnr": "30",
+         "seconds": "21", "seconds_per_iteration": "2.0", "reference_psnr": "38.00", "seconds_to_target": "",
+         "peak_rss_mb": "4000", "threads": "2"},
+        {"image": "a.npy", "variant": "fast", "iterations_run": "60", "iterations": "60", "psnr": "38.10",
+         "seconds": "20", "seconds_per_iteration": "0.3", "reference_psnr": "38.00", "seconds_to_target": "12.00",
+         "peak_rss_mb": "3900", "threads": "2"},
+        {"image": "a.npy", "variant": "fast, fp32 flow", "iterations_run": "60", "iterations": "60", "psnr": "37.00",
+         "seconds": "40", "seconds_per_iteration": "0.6", "reference_psnr": "38.00", "seconds_to_target": "",
+         "peak_rss_mb": "3900", "threads": "2"},
+    ]
+    text = "\n".join(speed._compare_section("ct-lowdose", rows))
+    assert "600 (extrapolated from 10)" in text  # 2.0 s × 300 iterations
+    assert "| 50× |" in text  # 600 s / 12 s
+    assert "not reached" in text
+    assert "reached the paper recipe's PSNR − 0.2 dB on 1" in text
+    assert "mean +0.10 dB" in text
+
+
+def test_measure_runs_a_small_ct_reconstruction(tmp_path, monkeypatch):
+    """A real (tiny) measurement: history per iteration, increasing wall time, finite PSNR, peak RSS."""
+    monkeypatch.setenv("PATCHNR_CACHE", str(tmp_path / "cache"))
+    yy, xx = np.mgrid[-1:1:48j, -1:1:48j]
+    phantom = ((xx**2 + yy**2) < 0.7).astype(np.float32) * 0.5 + ((xx - 0.2) ** 2 + yy**2 < 0.05) * 0.3
+    np.save(tmp_path / "phantom.npy", phantom.astype(np.float32))
+    recipe = replace(FAST_CT_LOWDOSE, iterations=4, n_patches=500)
+    spec = {"task": "ct-lowdose", "image": str(tmp_path / "phantom.npy"), "recipe": asdict(recipe), "seed": 0,
+            "threads": 1, "weights": None, "backend": "sparse", "size": 32}
+    out = speed.measure(spec)
+    assert len(out["seconds"]) == len(out["psnr_history"]) == 4
+    assert all(b > a for a, b in zip(out["seconds"], out["seconds"][1:]))
+    assert np.isfinite(out["psnr"]) and out["peak_rss_mb"] > 0
+    assert out["backend"] == "sparse"
