@@ -77,8 +77,18 @@ class CTGeometry:
     @property
     def sinogram_shape(self) -> tuple[int, int]:
         """(angles kept, detectors) of a sinogram."""
-        start, stop = self.angle_indices or (0, self.num_angles)
-        return (stop - start, self.num_detectors)
+        rows = self.kept_rows
+        return (rows.stop - rows.start, self.num_detectors)
+
+    @property
+    def full_sinogram_shape(self) -> tuple[int, int]:
+        """(all angles, detectors): the sinogram before ``angle_indices`` keeps some of its rows."""
+        return (self.num_angles, self.num_detectors)
+
+    @property
+    def kept_rows(self) -> slice:
+        """The rows (angles) of a full sinogram that this geometry keeps."""
+        return slice(*(self.angle_indices or (0, self.num_angles)))
 
     def key(self) -> str:
         """A short hash naming this geometry (and the projector) in the matrix cache."""

@@ -178,7 +178,9 @@ def _reconstruct(args: argparse.Namespace) -> None:
 
     task = get_task(args.op, backend=args.backend, device=device)
     if args.observation is not None:
-        observation = load_image(args.observation)
+        observation, note = task.prepare_observation(load_image(args.observation))
+        if note:
+            print(f"patchnr: {note}", file=sys.stderr)
         task.check_observation(observation)
         ground_truth = load_image(args.ground_truth) if args.ground_truth else None
         if ground_truth is not None:

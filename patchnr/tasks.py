@@ -31,6 +31,10 @@ def bundled_file(name: str) -> Path:
     return Path(str(resources.files("patchnr") / "data" / name))
 
 
+def _unchanged(observation: np.ndarray) -> tuple[np.ndarray, str | None]:
+    return observation, None
+
+
 @dataclass
 class Task:
     """Everything needed to simulate and solve one kind of inverse problem.
@@ -39,6 +43,8 @@ class Task:
         initialisation); it is built on first use of ``operator``, so input checks stay cheap.
     noise: (operator, ground truth 1×1×H×W, seed) → noisy observation.
     observation_shape/image_shape: map 2-D sizes either way; ``ValueError`` when they do not fit.
+    prepare_observation: a 2-D observation → (the one the operator takes, a one-line note when it
+        was changed, else None); applied before ``check_observation``. Default: unchanged.
     """
 
     name: str
@@ -52,6 +58,7 @@ class Task:
     recipes: dict[str, Recipe] = field(default_factory=dict)
     baseline_name: str = "initialisation"
     patch_size: int = 6  # patch size the recipes' λ is calibrated for
+    prepare_observation: Callable[[np.ndarray], tuple[np.ndarray, str | None]] = _unchanged
 
     @cached_property
     def operator(self) -> nn.Module:
@@ -147,10 +154,12 @@ def ct_task(name: str, backend: str = "auto", device: str | torch.device = "cpu"
     resolve_backend(backend, torch.device(device))  # reject a bad backend before any heavy set-up
     geometry = geometry or (limited_angle_geometry() if name == "ct-limited" else lodopab_geometry())
     image_shape, sinogram_shape = tuple(geometry.image_shape), tuple(geometry.sinogram_shape)
+    full = tuple(geometry.full_sinogram_shape)  # a sinogram with every angle, before angle_indices
+    accepted = str(sinogram_shape) if full == sinogram_shape else f"{sinogram_shape}, or a full {full} one"
 
     def to_image(shape):
         if tuple(shape) != sinogram_shape:
-            raise ValueError(f"expects a sinogram of shape {sinogram_shape}")
+            raise ValueError(f"expects a sinogram of shape {accepted}")
         return image_shape
 
     def to_sinogram(shape):
@@ -160,6 +169,13 @@ def ct_task(name: str, backend: str = "auto", device: str | torch.device = "cpu"
 
     def noise(operator, ground_truth, seed):
         return simulate_lowdose(ground_truth, operator, seed=seed, upsample=CT_SIMULATION_UPSAMPLE)
+
+    def keep_angles(observation):
+        """A full sinogram (every angle of the geometry) → its rows the geometry keeps."""
+        if tuple(observation.shape) != full or full == sinogram_shape:
+            return observation, None
+        rows = geometry.kept_rows
+        return observation[rows], f"note: full {full} sinogram given; using its rows {rows.start}..{rows.stop - 1}, the angles --op {name} keeps"
 
     limited = name == "ct-limited"
     return Task(
@@ -173,6 +189,7 @@ def ct_task(name: str, backend: str = "auto", device: str | torch.device = "cpu"
         example_file="examples/ct_slice.npy",
         recipes={"paper": PAPER_CT_LIMITED if limited else PAPER_CT_LOWDOSE, "fast": FAST_CT_LIMITED if limited else FAST_CT_LOWDOSE},
         baseline_name="FBP",
+        prepare_observation=keep_angles,
     )
 
 

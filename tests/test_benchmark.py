@@ -157,3 +157,40 @@ def test_case_keys_never_collide_across_tasks_or_submissions():
     keys = {case_key(lowdose), case_key(limited), case_key(lowdose)}
     assert len(keys) == 3
     assert all(key.split("/")[0] in ("ct-lowdose", "ct-limited") for key in keys)
+
+
+def test_worker_cache_keeps_only_the_last_task_and_flow(monkeypatch, tiny_flow):
+    """A case of another task drops the old operator before the new one is built; flows likewise."""
+    import weakref
+
+    from patchnr import benchmark
+
+    class FakeTask:
+        def __init__(self, name: str):
+            self.name = name
+
+    builds: list[str] = []
+    previous: list[weakref.ref] = []
+
+    def get_task(name: str) -> FakeTask:
+        assert all(ref() is None for ref in previous), "the previous task is still alive while building"
+        builds.append(name)
+        task = FakeTask(name)
+        previous.append(weakref.ref(task))
+        return task
+
+    monkeypatch.setattr(benchmark, "_CACHE", {})
+    monkeypatch.setattr(benchmark, "get_task", get_task)
+    lowdose = benchmark.cached_task("ct-lowdose")
+    assert benchmark.cached_task("ct-lowdose") is lowdose and builds == ["ct-lowdose"]
+    del lowdose
+    assert benchmark.cached_task("ct-limited").name == "ct-limited"
+    assert benchmark.cached_task("ct-lowdose").name == "ct-lowdose"  # evicted, so built again
+    assert builds == ["ct-lowdose", "ct-limited", "ct-lowdose"]
+
+    asset = {"config": tiny_flow.config.to_dict(), "state_dict": tiny_flow.state_dict()}
+    first = benchmark._cached_flow({**asset, "sha256": "a"})
+    assert benchmark._cached_flow({**asset, "sha256": "a"}) is first
+    second = benchmark._cached_flow({**asset, "sha256": "b"})
+    assert second is not first and benchmark._cached_flow({**asset, "sha256": "a"}) is not first
+    assert benchmark.cached_task("ct-lowdose").name == "ct-lowdose" and len(builds) == 3  # flows leave the task alone

@@ -187,10 +187,46 @@ def test_ct_sinogram_of_wrong_shape(ct_case, tiny_weights, capsys, shape):
     assert "(1000, 513)" in err
 
 
-def test_ct_limited_expects_800_angles(ct_case, tiny_weights, capsys):
+@pytest.mark.parametrize("shape", [(900, 513), (1000, 512), (800, 512), (362, 362)])
+def test_ct_limited_expects_800_angles_or_a_full_sinogram(ct_case, tiny_weights, capsys, shape):
+    np.save(ct_case / "sino.npy", np.zeros(shape, np.float32))
     args = _ct_args(ct_case, tiny_weights)
     args[2] = "ct-limited"
-    assert "(800, 513)" in assert_user_error(capsys, run_cli(*args), ct_case / "rec.npy")
+    err = assert_user_error(capsys, run_cli(*args), ct_case / "rec.npy")
+    assert "(800, 513)" in err and "full (1000, 513)" in err
+
+
+def test_ct_limited_cuts_a_full_lodopab_sinogram(ct_case, tiny_weights, capsys):
+    """A 1000×513 sinogram passes the shape check with a one-line note (a bad ground truth stops it
+    before the 3 GB operator is built)."""
+    np.save(ct_case / "gt.npy", np.zeros((256, 256), np.float32))
+    args = _ct_args(ct_case, tiny_weights, "--ground-truth", ct_case / "gt.npy")
+    args[2] = "ct-limited"
+    code = run_cli(*args)
+    note, error = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and not (ct_case / "rec.npy").exists()
+    assert note.startswith("patchnr: note:") and "rows 100..899" in note
+    assert error.startswith("patchnr: error: ground truth") and "(362, 362)" in error
+
+
+def test_ct_limited_full_sinogram_end_to_end(tmp_path, tiny_weights, monkeypatch, capsys):
+    """On a small geometry: a full sinogram is cut to the kept angles and reconstructed (exit 0, one note)."""
+    pytest.importorskip("odl")
+    pytest.importorskip("astra")
+    from operators.ct import CTGeometry
+    from patchnr import tasks
+
+    monkeypatch.setenv("PATCHNR_CACHE", str(tmp_path / "cache"))
+    limited = CTGeometry(size=32, num_angles=30, num_detectors=47, angle_indices=(3, 27))
+    full = tasks.ct_task("ct-lowdose", "sparse", geometry=CTGeometry(size=32, num_angles=30, num_detectors=47))
+    np.save(tmp_path / "sino.npy", full.simulate(torch.from_numpy(texture(32))[None, None], 0)[0, 0].numpy())
+    monkeypatch.setattr(tasks, "get_task", lambda name, backend, device: tasks.ct_task(name, "sparse", device, geometry=limited))
+    args = _ct_args(tmp_path, tiny_weights, "--iterations", "2", "--patches", "200")
+    args[2] = "ct-limited"
+    assert run_cli(*args) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "(30, 47)" in err[0] and "rows 3..26" in err[0]
+    assert np.load(tmp_path / "rec.npy").shape == (32, 32)
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -88,6 +90,23 @@ def test_limited_angle_keeps_the_angle_range():
     np.testing.assert_allclose(_operator("sparse", LIMITED)(x), _operator("sparse")(x)[:, :, 3:27], rtol=1e-5, atol=1e-7)
 
 
+def test_limited_task_cuts_a_full_sinogram_to_its_angles():
+    from patchnr.tasks import ct_task
+
+    limited, lowdose = ct_task("ct-limited", "sparse", geometry=LIMITED), ct_task("ct-lowdose", "sparse", geometry=GEOMETRY)
+    full = _operator("sparse")(_phantom())[0, 0].numpy()
+    kept, note = limited.prepare_observation(full)
+    np.testing.assert_allclose(kept, limited.operator(_phantom())[0, 0], rtol=1e-5, atol=1e-7)
+    assert "(30, 47)" in note and "rows 3..26" in note
+    limited.check_observation(kept)
+    assert limited.prepare_observation(kept) == (kept, None)
+    assert lowdose.prepare_observation(full) == (full, None)
+    wrong = np.zeros((29, 47), np.float32)
+    assert limited.prepare_observation(wrong) == (wrong, None)
+    with pytest.raises(PatchNRError, match=r"\(24, 47\), or a full \(30, 47\)"):
+        limited.check_observation(wrong)
+
+
 @pytest.mark.parametrize("backend", CPU_BACKENDS)
 def test_gradient_matches_finite_differences(backend):
     """Directional derivative of a Poisson-type scalar of A x against a central difference."""
@@ -154,6 +173,9 @@ def test_geometry_factories():
     lodopab, limited = ct.lodopab_geometry(), ct.limited_angle_geometry()
     assert lodopab.image_shape == (362, 362) and lodopab.sinogram_shape == (1000, 513)
     assert limited.sinogram_shape == (800, 513) and limited.angle_indices == (100, 900)
+    assert limited.kept_rows == slice(100, 900) and lodopab.kept_rows == slice(0, 1000)
+    assert replace(limited, angle_indices=None) == lodopab  # a full LoDoPaB sinogram holds ct-limited's angles
+    assert limited.full_sinogram_shape == lodopab.full_sinogram_shape == lodopab.sinogram_shape
     assert lodopab.extent == 0.13 and lodopab.key() != limited.key()
     assert np.isclose(lodopab.odl_geometry.angles[0], np.pi / 2000)
     with pytest.raises(PatchNRError):
