@@ -200,10 +200,14 @@ def write_json(path: Path, payload: dict) -> None:
 
 
 class CaseLog:
-    """``cases.csv``: complete lines only, each appended by one ``os.write`` + ``fsync`` (module docstring)."""
+    """A CSV of complete lines only, each appended by one ``os.write`` + ``fsync`` (module docstring).
 
-    def __init__(self, path: Path):
+    ``columns``: the header (``CASE_COLUMNS`` for a benchmark's ``cases.csv``).
+    """
+
+    def __init__(self, path: Path, columns: tuple[str, ...] = CASE_COLUMNS):
         self.path = Path(path)
+        self.columns = tuple(columns)
 
     def _complete_text(self) -> str:
         if not self.path.is_file():
@@ -225,11 +229,11 @@ class CaseLog:
         if self.path.is_file() and self.path.stat().st_size != complete:
             os.truncate(self.path, complete)
         if complete == 0:
-            self._append_line(",".join(CASE_COLUMNS))
+            self._append_line(",".join(self.columns))
 
     def append(self, row: dict) -> None:
         buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="").writerow([row[column] for column in CASE_COLUMNS])
+        csv.writer(buffer, lineterminator="").writerow([row[column] for column in self.columns])
         self._append_line(buffer.getvalue())
 
     def _append_line(self, line: str) -> None:
