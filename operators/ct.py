@@ -12,8 +12,9 @@ Backends:
   geometry, as torch CSR tensors (float32 values, int32 indices) for A and Aᵀ; works on any device.
   Built once per geometry and cached on disk (see ``cache_dir``).
 - ``'astra_cpu'`` / ``'astra_cuda'``: ODL's RayTransform with that implementation, one image at a time
-  through NumPy (CUDA only with a GPU and an ASTRA build that sees it).
-- ``'auto'``: ``'astra_cuda'`` when ``device`` is CUDA and both torch and ASTRA see a GPU, else ``'sparse'``.
+  through NumPy (CUDA only with a GPU and an ASTRA build that sees it), so data leave the device.
+- ``'auto'``: ``'sparse'`` on every device: on a GPU the CSR products keep image, sinogram and
+  gradient on the device, which ``'astra_cuda'`` (a host round trip per call) does not.
 """
 
 from __future__ import annotations
@@ -328,7 +329,7 @@ def resolve_backend(backend: str, device: torch.device) -> str:
     if backend not in BACKENDS:
         raise PatchNRError(f"unknown CT backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     if backend == "auto":
-        return "astra_cuda" if device.type == "cuda" and cuda_backend_available() else "sparse"
+        return "sparse"
     if backend == "astra_cuda" and not cuda_backend_available():
         raise PatchNRError("CT backend 'astra_cuda' needs a CUDA GPU visible to torch and ASTRA; use 'sparse' or 'astra_cpu'")
     return backend

@@ -27,8 +27,8 @@ def extract_patches(
 
     With ``n_patches=None`` all B·(H'−s+1)·(W'−s+1) patches are returned, ordered by image, row,
     column (H', W' after ``padding``). Otherwise a uniform random subset of ``n_patches`` positions
-    (without replacement, drawn over all images of the batch) is gathered directly, which costs
-    O(n_patches) rather than O(H·W).
+    (without replacement, drawn over all images of the batch, on ``generator``'s device) is gathered
+    directly, which costs O(n_patches) rather than O(H·W).
     """
     if images.ndim != 4:
         raise ValueError(f"expected a B×C×H×W batch, got shape {tuple(images.shape)}")
@@ -40,7 +40,8 @@ def extract_patches(
     total = b * rows * cols
     if n_patches is None or n_patches >= total:
         return F.unfold(images, patch_size).transpose(1, 2).reshape(-1, c * patch_size**2)
-    position = torch.randperm(total, generator=generator, device="cpu")[:n_patches].to(images.device)
+    device = generator.device if generator is not None else images.device  # a CUDA generator keeps this on the GPU
+    position = torch.randperm(total, generator=generator, device=device)[:n_patches].to(images.device)
     return gather_patches(images, patch_size, position)
 
 

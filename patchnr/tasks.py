@@ -99,7 +99,7 @@ class Task:
         progress: bool = True,
     ) -> Reconstruction:
         """Reconstruct from an observation (1×1×… tensor) with a patchNR prior under ``recipe``."""
-        generator = torch.Generator().manual_seed(seed)
+        generator = torch.Generator(device=observation.device).manual_seed(seed)  # patch draws stay on the device
         prior = PatchNR(flow, recipe.n_patches, recipe.padding, recipe.bf16, generator)
         start = self.initialise(observation) if init is None else init
         return reconstruct(
