@@ -10,6 +10,9 @@ Subcommands (every measurement runs in a fresh subprocess, so its peak RSS is it
              → results/speed/compare_<task>.csv
   scaling    seconds per iteration and peak RSS of the fast recipe at several image sizes
              → results/speed/scaling_<task>.csv
+  training   the fast training recipe for ``--minutes`` and the paper's for ``--ratio``× that long,
+             side by side: validation NLL, and the PSNR each prior gives on the validation image
+             → results/speed/training_<task>.csv (+ each run's NLL curve)
 
 Each subcommand then rewrites ``results/speed.md`` from every CSV present (``report`` does only that).
 Times are wall-clock seconds of the reconstruction (initialisation included; simulating the
@@ -18,6 +21,8 @@ observation, loading the prior and building or loading the operator excluded).
     python benchmarks/speed.py reference --task ct-lowdose --images runs/ct_data/test --limit 3
     python benchmarks/speed.py compare --task ct-lowdose --images runs/ct_data/test --limit 3
     python benchmarks/speed.py scaling --task ct-lowdose --images runs/ct_data/test/cranium_006.npy
+    python benchmarks/speed.py training --task sr-x4 --images ../shared/data/sr/material/img_learn_material.png \
+        --validation ../shared/data/sr/material/img_val_material.png --minutes 10 --ratio 6
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
+RUNS = Path(__file__).resolve().parents[1] / "runs" / "speed"  # trained priors (not published)
 TARGET_GAP_DB = 0.2  # "within 0.2 dB of the paper recipe's final PSNR"
 SCALING_ITERATIONS = 6
 
@@ -48,6 +54,8 @@ REFERENCE_COLUMNS = ("image", "psnr", "ssim", "seconds", "iterations", "peak_rss
 COMPARE_COLUMNS = ("image", "variant", "iterations_run", "iterations", "psnr", "seconds", "seconds_per_iteration",
                    "reference_psnr", "seconds_to_target", "peak_rss_mb", "threads")
 SCALING_COLUMNS = ("size", "backend", "seconds_per_iteration", "init_seconds", "peak_rss_mb", "threads")
+TRAINING_COLUMNS = ("recipe", "width", "budget_s", "steps", "seconds", "val_nll", "downstream_psnr", "peak_rss_mb", "threads")
+FAST_TRAINING_WIDTH = 256  # the CLI's fast default (patchnr.cli.FAST_WIDTH); the paper's is FlowConfig()'s 512
 
 
 # ------------------------------------------------------------------------------------------------
@@ -112,11 +120,28 @@ def measure(spec: dict) -> dict:
     }
 
 
+def measure_training(spec: dict) -> dict:
+    """Train one prior described by ``spec``; steps, seconds and final validation NLL from its CSV log."""
+    import torch
+
+    from patchnr.flow import FlowConfig
+    from patchnr.io import load_image
+    from patchnr.train import TrainConfig, train_flow
+
+    torch.set_num_threads(spec["threads"])
+    as_tensor = lambda path: torch.from_numpy(load_image(path))[None]  # noqa: E731
+    train_flow([as_tensor(path) for path in spec["images"]], FlowConfig(**spec["flow"]), TrainConfig(**spec["train"]),
+               validation_image=as_tensor(spec["validation"]), checkpoint=spec["checkpoint"], log_csv=spec["log_csv"], progress=False)
+    last = _read(Path(spec["log_csv"]))[-1]
+    return {"steps": int(last["step"]), "seconds": float(last["seconds"]), "val_nll": float(last["val_nll"]),
+            "threads": torch.get_num_threads(), "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
 def measure_in_child(spec: dict) -> dict:
     """``measure`` in a fresh interpreter (own peak RSS, no state shared between measurements)."""
     done = subprocess.run([sys.executable, __file__, "_measure", json.dumps(spec)], capture_output=True, text=True)
     if done.returncode != 0:
-        raise SystemExit(f"measurement failed ({spec['image']}): {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode}")
+        raise SystemExit(f"measurement failed ({spec.get('image') or spec.get('checkpoint')}): {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -203,6 +228,30 @@ def run_scaling(args) -> None:
         print(f"{size}²: {seconds_per_iteration(out['seconds']):.3f} s/iteration, {out['peak_rss_mb']:.0f} MB", flush=True)
 
 
+def run_training(args) -> None:
+    """Fast and paper training recipes side by side (budgets ``minutes`` and ``ratio``·``minutes``)."""
+    from patchnr.flow import FlowConfig
+    from patchnr.train import TrainConfig
+
+    _, fast = _recipes(args.task)
+    recipes = {
+        "fast": (FlowConfig(hidden_width=FAST_TRAINING_WIDTH), replace(TrainConfig(), max_seconds=60 * args.minutes)),
+        "paper": (FlowConfig(), replace(TrainConfig.paper(), max_seconds=60 * args.minutes * args.ratio)),
+    }
+    log = _log("training", args.task, TRAINING_COLUMNS)
+    RUNS.mkdir(parents=True, exist_ok=True)
+    for name, (flow, train) in recipes.items():
+        stem = f"training_{args.task}_{name}"
+        spec = {"kind": "train", "images": [str(p) for p in _images(args)], "validation": args.validation, "threads": args.threads,
+                "flow": asdict(flow), "train": asdict(train), "checkpoint": str(RUNS / f"{stem}.pt"), "log_csv": str(RESULTS / "speed" / f"{stem}.csv")}
+        trained = measure_in_child(spec)
+        solved = measure_in_child({**_spec(args, Path(args.validation), fast), "weights": spec["checkpoint"]})
+        log.append({"recipe": name, "width": flow.hidden_width, "budget_s": f"{train.max_seconds:.0f}", "steps": trained["steps"],
+                    "seconds": f"{trained['seconds']:.0f}", "val_nll": f"{trained['val_nll']:.4f}", "downstream_psnr": f"{solved['psnr']:.4f}",
+                    "peak_rss_mb": f"{trained['peak_rss_mb']:.0f}", "threads": trained["threads"]})
+        print(f"{name}: val NLL {trained['val_nll']:.3f} after {trained['steps']} steps; PSNR {solved['psnr']:.2f} dB", flush=True)
+
+
 def _images(args) -> list[Path]:
     from patchnr.benchmark import image_files
 
@@ -231,6 +280,8 @@ def write_report() -> Path:
         lines += _compare_section(path.stem.removeprefix("compare_"), _read(path))
     for path in sorted((RESULTS / "speed").glob("scaling_*.csv")):
         lines += _scaling_section(path.stem.removeprefix("scaling_"), _read(path))
+    for task in sorted({p.stem.split("_")[1] for p in (RESULTS / "speed").glob("training_*.csv")}):
+        lines += _training_section(task, _read(RESULTS / "speed" / f"training_{task}.csv"))
     out = RESULTS / "speed.md"
     with atomic_path(out) as temporary:
         temporary.write_text("\n".join(lines) + "\n")
@@ -283,6 +334,15 @@ def _scaling_section(task: str, rows: list[dict]) -> list[str]:
     return lines + [""]
 
 
+def _training_section(task: str, rows: list[dict]) -> list[str]:
+    lines = [f"## Training a prior, {task}", "",
+             "| recipe | width | budget (s) | steps | seconds | validation NLL | PSNR on the validation image (dB) | peak RSS (MB) | threads |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['recipe']} | {r['width']} | {r['budget_s']} | {r['steps']} | {r['seconds']} | {float(r['val_nll']):.3f} | "
+              f"{float(r['downstream_psnr']):.2f} | {r['peak_rss_mb']} | {r['threads']} |" for r in rows]
+    return lines + ["", "Validation NLL per step: `results/speed/training_<task>_<recipe>.csv`. The PSNR uses the task's fast solver recipe.", ""]
+
+
 def _ratio(paper: float | None, seconds: str) -> str:
     return f"{paper / float(seconds):.0f}×" if paper and seconds else "–"
 
@@ -298,7 +358,7 @@ def _fmt(value: str) -> str:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    for name in ("reference", "compare", "scaling"):
+    for name in ("reference", "compare", "scaling", "training"):
         command = commands.add_parser(name)
         command.add_argument("--task", default="ct-lowdose", choices=("ct-lowdose", "ct-limited", "sr-x4"))
         command.add_argument("--images", nargs="+", required=True, help="files or folders")
@@ -309,6 +369,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         command.add_argument("--backend", default="auto")
         command.add_argument("--paper-iterations", type=int, default=10)
         command.add_argument("--sizes", type=lambda text: [int(v) for v in text.split(",")], default=[128, 256, 362, 512])
+        command.add_argument("--validation", help="training: the validation image")
+        command.add_argument("--minutes", type=float, default=10.0, help="training: the fast recipe's budget")
+        command.add_argument("--ratio", type=float, default=6.0, help="training: the paper recipe gets this many times the budget")
     commands.add_parser("report")
     commands.add_parser("_measure").add_argument("spec")
     return parser.parse_args(argv)
@@ -317,9 +380,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if args.command == "_measure":
-        print(json.dumps(measure(json.loads(args.spec))))
+        spec = json.loads(args.spec)
+        print(json.dumps(measure_training(spec) if spec.get("kind") == "train" else measure(spec)))
         return
-    runners = {"reference": run_reference, "compare": run_compare, "scaling": run_scaling}
+    runners = {"reference": run_reference, "compare": run_compare, "scaling": run_scaling, "training": run_training}
     if args.command in runners:
         runners[args.command](args)
     print(f"wrote {write_report()}")

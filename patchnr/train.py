@@ -30,6 +30,7 @@ class TrainConfig:
     validate_every: int = 500
     validation_patches: int = 20000
     checkpoint_every: int = 1000
+    max_seconds: float | None = None  # wall-clock budget: stop early (validated, checkpointed) once spent
 
     @staticmethod
     def paper() -> "TrainConfig":
@@ -63,7 +64,8 @@ def train_flow(
     Loss: mean over a batch of ½‖z‖² − log|det|, Adam. Every ``validate_every`` steps the mean NLL of
     ``validation_patches`` fixed patches of ``validation_image`` is appended to ``log_csv``; every
     ``checkpoint_every`` steps (and at the end) the flow, the optimizer and the step are saved to
-    ``checkpoint``. With ``resume`` the run continues from that checkpoint.
+    ``checkpoint``. With ``resume`` the run continues from that checkpoint. With
+    ``train_config.max_seconds`` the run ends after the first step past that budget.
     """
     torch.manual_seed(train_config.seed)
     generator = torch.Generator().manual_seed(train_config.seed)
@@ -77,7 +79,7 @@ def train_flow(
     log = _CsvLog(log_csv, append=resume and start > 0)
     flow.train()
     bar = tqdm(range(start, train_config.steps), desc="train", disable=not progress, initial=start, total=train_config.steps)
-    running = None
+    running, started = None, time.perf_counter()
     for step in bar:
         optimizer.param_groups[0]["lr"] = train_config.lr * train_config.lr_factor(step)
         loss = flow.nll(pool.sample(train_config.batch_size, generator)).mean()
@@ -88,15 +90,22 @@ def train_flow(
         optimizer.step()
         running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
         done = step + 1
-        if val_patches is not None and (done % train_config.validate_every == 0 or done == train_config.steps):
+        last = done == train_config.steps or _out_of_time(started, train_config.max_seconds)
+        if val_patches is not None and (done % train_config.validate_every == 0 or last):
             val = validation_nll(flow, val_patches)
             log.write(step=done, train_nll=running, val_nll=val)
             bar.set_postfix(loss=f"{running:.3f}", val=f"{val:.3f}")
         elif done % 50 == 0:
             bar.set_postfix(loss=f"{running:.3f}")
-        if checkpoint is not None and (done % train_config.checkpoint_every == 0 or done == train_config.steps):
+        if checkpoint is not None and (done % train_config.checkpoint_every == 0 or last):
             _save(checkpoint, flow, optimizer, generator, done, train_config, running)
+        if last:
+            break
     return flow.eval()
+
+
+def _out_of_time(started: float, budget: float | None) -> bool:
+    return budget is not None and time.perf_counter() - started >= budget
 
 
 def _save(path, flow, optimizer, generator, step: int, config: TrainConfig, loss: float | None) -> None:
