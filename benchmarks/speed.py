@@ -46,8 +46,8 @@ SCALING_ITERATIONS = 6
 # Fast-recipe variants measured as levers: overrides of the task's fast recipe.
 LEVERS = {
     "fast": {},
-    "fast, fp32 flow": {"bf16": False},
-    "fast, constant lr": {"lr_schedule": "constant"},
+    "fast-fp32": {"bf16": False},
+    "fast-constant-lr": {"lr_schedule": "constant"},
 }
 
 REFERENCE_COLUMNS = ("image", "psnr", "ssim", "seconds", "iterations", "peak_rss_mb", "threads")
@@ -202,7 +202,7 @@ def run_compare(args) -> None:
     for image in _images(args):
         reference = references.get(image.name)
         variants = {"paper (timed)": replace(paper, iterations=args.paper_iterations)}
-        variants.update({name: replace(fast, **overrides) for name, overrides in LEVERS.items()})
+        variants.update({name: replace(fast, **LEVERS[name]) for name in args.variants})
         for name, recipe in variants.items():
             out = measure_in_child(_spec(args, image, recipe))
             full = paper.iterations if name.startswith("paper") else recipe.iterations
@@ -355,6 +355,14 @@ def _fmt(value: str) -> str:
 # Command line
 
 
+def _variant_names(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",")]
+    unknown = [name for name in names if name not in LEVERS]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown variant(s) {unknown}; choose from {list(LEVERS)}")
+    return names
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -368,6 +376,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         command.add_argument("--weights", default=None, help="prior (default: the task's bundled prior)")
         command.add_argument("--backend", default="auto")
         command.add_argument("--paper-iterations", type=int, default=10)
+        command.add_argument("--variants", type=_variant_names, default=list(LEVERS), help=f"compare: comma-separated, of {', '.join(LEVERS)}")
         command.add_argument("--sizes", type=lambda text: [int(v) for v in text.split(",")], default=[128, 256, 362, 512])
         command.add_argument("--validation", help="training: the validation image")
         command.add_argument("--minutes", type=float, default=10.0, help="training: the fast recipe's budget")
