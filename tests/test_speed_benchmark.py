@@ -48,6 +48,9 @@ def test_compare_section_extrapolates_the_paper_time_and_the_ratio():
     assert "not reached" in text
     assert "reached the paper recipe's PSNR − 0.2 dB on 1" in text
     assert "mean +0.10 dB" in text
+    assert "**met**" in text  # 12 s ≤ 60 s and 50× ≥ 45×
+    rows[1]["seconds_to_target"] = "70.00"
+    assert "**not met**" in "\n".join(speed._compare_section("ct-lowdose", rows))
 
 
 def test_measure_runs_a_small_ct_reconstruction(tmp_path, monkeypatch):
