@@ -75,7 +75,7 @@ def _scaled_task(task_name: str, size: int | None, backend: str):
 
 
 def _ground_truth(path: str, size: int | None):
-    """The image as a 1×1×H×W tensor; with ``size``, resized (CT) or centre-cropped (SR) to size²."""
+    """The image as a 1×1×H×W tensor; with ``size``, its centre size² crop, or a bicubic resize when smaller."""
     import numpy as np
     import torch
     from skimage.transform import resize
