@@ -28,7 +28,6 @@ observation, loading the prior and building or loading the operator excluded).
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import platform
 import resource
@@ -56,7 +55,6 @@ COMPARE_COLUMNS = ("image", "variant", "iterations_run", "iterations", "psnr", "
                    "reference_psnr", "seconds_to_target", "peak_rss_mb", "threads")
 SCALING_COLUMNS = ("size", "backend", "seconds_per_iteration", "init_seconds", "peak_rss_mb", "threads")
 TRAINING_COLUMNS = ("recipe", "width", "budget_s", "steps", "seconds", "val_nll", "downstream_psnr", "peak_rss_mb", "threads")
-FAST_TRAINING_WIDTH = 256  # the CLI's fast default (patchnr.cli.FAST_WIDTH); the paper's is FlowConfig()'s 512
 
 
 # ------------------------------------------------------------------------------------------------
@@ -232,11 +230,11 @@ def run_scaling(args) -> None:
 def run_training(args) -> None:
     """Fast and paper training recipes side by side (budgets ``minutes`` and ``ratio``·``minutes``)."""
     from patchnr.flow import FlowConfig
-    from patchnr.train import TrainConfig
+    from patchnr.train import FAST_WIDTH, TrainConfig
 
     _, fast = _recipes(args.task)
     recipes = {
-        "fast": (FlowConfig(hidden_width=FAST_TRAINING_WIDTH), replace(TrainConfig(), max_seconds=60 * args.minutes)),
+        "fast": (FlowConfig(hidden_width=FAST_WIDTH), replace(TrainConfig(), max_seconds=60 * args.minutes)),
         "paper": (FlowConfig(), replace(TrainConfig.paper(), max_seconds=60 * args.minutes * args.ratio)),
     }
     log = _log("training", args.task, TRAINING_COLUMNS)
@@ -260,10 +258,10 @@ def _images(args) -> list[Path]:
 
 
 def _read(path: Path) -> list[dict]:
-    if not path.is_file():
-        return []
-    with open(path, newline="") as handle:
-        return list(csv.DictReader(handle))
+    """The complete rows of a CSV written by ``CaseLog`` (none if it does not exist)."""
+    from patchnr.benchmark import CaseLog
+
+    return CaseLog(path).rows()
 
 
 # ------------------------------------------------------------------------------------------------

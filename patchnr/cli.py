@@ -17,8 +17,8 @@ import torch
 
 from .errors import PatchNRError
 from .tasks import TASK_NAMES
+from .train import FAST_WIDTH
 
-FAST_WIDTH = 256  # subnet width of the fast default: ≈3× cheaper per patch than the reference 512
 
 
 class _Parser(argparse.ArgumentParser):
