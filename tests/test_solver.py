@@ -3,7 +3,8 @@ import torch
 
 from operators import superresolution_x4
 from patchnr import (
-    DivergenceError, FlowConfig, GaussianFidelity, PatchNR, PoissonFidelity, TrainConfig, psnr, reconstruct, train_flow,
+    DivergenceError, FlowConfig, GaussianFidelity, PatchNR, PoissonFidelity, Recipe, TrainConfig, psnr, reconstruct,
+    train_flow,
 )
 from tests.conftest import texture
 
@@ -80,3 +81,24 @@ def test_divergence_raises_instead_of_returning_garbage():
 def test_negative_lambda_rejected():
     with pytest.raises(ValueError):
         reconstruct(torch.zeros(1, 1, 4, 4), lambda x: x, GaussianFidelity(), lambda x: x.sum(), -1.0, torch.zeros(1, 1, 4, 4), 1, 0.1)
+
+
+@pytest.mark.parametrize("task_name", ["ct-lowdose", "sr-x4"])
+def test_solve_loop_never_copies_to_the_host(task_name, tiny_flow, monkeypatch):
+    """The GPU path's logic, checked on CPU: after the set-up, no iteration goes through NumPy or .cpu()."""
+    from operators import ct
+    from patchnr.tasks import ct_task, superresolution_task
+
+    task = ct_task(task_name, "sparse", geometry=ct.small_geometry(size=32, num_angles=30, num_detectors=47)) if task_name.startswith("ct") else superresolution_task()
+    truth = torch.from_numpy(texture(32 if task_name.startswith("ct") else 24))[None, None]
+    observation = task.simulate(truth, seed=0)
+    init = task.initialise(observation)
+
+    def host_copy(*args, **kwargs):
+        raise AssertionError("host round-trip inside the solver loop")
+
+    monkeypatch.setattr(torch.Tensor, "numpy", host_copy)
+    monkeypatch.setattr(torch.Tensor, "cpu", host_copy)
+    recipe = Recipe(lam=0.1, iterations=3, lr=0.01, n_patches=50, padding=2, lr_schedule="cosine", bf16=True)
+    result = task.solve(observation, tiny_flow, recipe, init=init, progress=False)
+    assert result.image.shape == init.shape and len(result.objective) == 3
