@@ -29,11 +29,12 @@ def main() -> None:
     parser.add_argument("--log", default="results/tuning.log")
     args = parser.parse_args()
     task = get_task(args.task)
-    flow, _ = load_flow(args.weights or bundled_file(task.prior_file))
+    weights = args.weights or bundled_file(task.prior_file)
+    flow, _ = load_flow(weights)
     truth = torch.from_numpy(load_image(args.image))[None, None]
     observation = task.simulate(truth, 1)
     init = task.initialise(observation)
-    report(args.log, f"{args.task} {args.image}: {task.baseline_name} {psnr(init, truth):.3f} dB, SSIM {ssim(init, truth):.4f}")
+    report(args.log, f"{args.task} {args.image} (prior {weights}): {task.baseline_name} {psnr(init, truth):.3f} dB, SSIM {ssim(init, truth):.4f}")
     for fields in json.loads(args.recipes):
         result = task.solve(observation, flow, Recipe(**fields), ground_truth=truth, seed=0, init=init, progress=False)
         trajectory = [round(result.psnr[i], 2) for i in range(0, len(result.psnr), max(1, len(result.psnr) // 8))]
