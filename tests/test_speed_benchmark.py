@@ -53,6 +53,23 @@ def test_compare_section_extrapolates_the_paper_time_and_the_ratio():
     assert "**not met**" in "\n".join(speed._compare_section("ct-lowdose", rows))
 
 
+def test_the_speed_up_is_against_the_paper_width_timing_when_present():
+    rows = [
+        {"image": "a.npy", "variant": speed.paper_variant(512), "iterations_run": "10", "iterations": "300", "psnr": "30",
+         "seconds": "51", "seconds_per_iteration": "5.0", "reference_psnr": "38.00", "seconds_to_target": "",
+         "peak_rss_mb": "4000", "threads": "2"},
+        {"image": "a.npy", "variant": speed.paper_variant(256), "iterations_run": "10", "iterations": "300", "psnr": "30",
+         "seconds": "21", "seconds_per_iteration": "2.0", "reference_psnr": "38.00", "seconds_to_target": "",
+         "peak_rss_mb": "4000", "threads": "2"},
+        {"image": "a.npy", "variant": "fast", "iterations_run": "60", "iterations": "60", "psnr": "38.10",
+         "seconds": "20", "seconds_per_iteration": "0.3", "reference_psnr": "38.00", "seconds_to_target": "15.00",
+         "peak_rss_mb": "3900", "threads": "2"},
+    ]
+    text = "\n".join(speed._compare_section("ct-lowdose", rows))
+    assert "| 100× |" in text  # 5.0 s × 300 / 15 s, not 2.0 s × 300 / 15 s = 40×
+    assert "1500 (extrapolated from 10)" in text and "600 (extrapolated from 10)" in text
+
+
 def test_measure_runs_a_small_ct_reconstruction(tmp_path, monkeypatch):
     """A real (tiny) measurement: history per iteration, increasing wall time, finite PSNR, peak RSS."""
     monkeypatch.setenv("PATCHNR_CACHE", str(tmp_path / "cache"))
