@@ -3,7 +3,7 @@
     python data_scripts/report.py results/benchmark_sr_x4 --methods bicubic,patchnr \\
         --out results/sr_material --title "Superresolution ×4, material test images" --command "..."
 
-Writes OUT.md (summary table, paired gain of the last method over the first, machine, the command
+Writes OUT.md (summary table, paired gains of the last method over each other one, machine, the command
 that made the benchmark) and OUT.csv (one row per image, PSNR and SSIM of each method).
 """
 
@@ -31,6 +31,15 @@ def per_image(rows: list[dict], methods: list[str]) -> dict[str, dict[str, dict]
     return {image: entry for image, entry in sorted(table.items()) if len(entry) == len(methods)}
 
 
+def paired_gain(table: dict[str, dict[str, dict]], method: str, other: str) -> str:
+    """One line: mean ± std (min, max) of the per-image PSNR gain of ``method`` over ``other``, and SSIM wins."""
+    gains, ssim_gains = (np.array([float(entry[method][key]) - float(entry[other][key]) for entry in table.values()])
+                         for key in ("psnr", "ssim"))
+    return (f"- {LABELS[method]} over {LABELS[other]}: {gains.mean():+.2f} ± {gains.std():.2f} dB (min {gains.min():+.2f}, "
+            f"max {gains.max():+.2f}); higher PSNR on {int((gains > 0).sum())} and higher SSIM on {int((ssim_gains > 0).sum())} "
+            f"of {len(gains)} images.")
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     return f"{os.cpu_count()} CPU cores ({cpu}), no GPU, torch {torch.__version__}, 1 torch thread per case"
@@ -39,7 +48,7 @@ def machine() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("benchmark", type=Path)
-    parser.add_argument("--methods", required=True, help="comma list; the first is the reference for gains")
+    parser.add_argument("--methods", required=True, help="comma list; gains are of the last over each other one")
     parser.add_argument("--out", type=Path, required=True, help="path without suffix")
     parser.add_argument("--title", required=True)
     parser.add_argument("--command", required=True, help="the benchmark command, quoted in the report")
@@ -47,11 +56,9 @@ def main() -> None:
     methods = args.methods.split(",")
     table = per_image(CaseLog(args.benchmark / "cases.csv").rows(), methods)
     rows = [row for entry in table.values() for row in entry.values()]
-    gains = np.array([float(entry[methods[-1]]["psnr"]) - float(entry[methods[0]]["psnr"]) for entry in table.values()])
     summary = summarise(rows)
     lines = [f"# {args.title}", "", summary_markdown(args.benchmark.name, {"common": {"images": len(table)}}, summary).split("\n", 2)[2].strip(), "",
-             f"Gain of {LABELS[methods[-1]]} over {LABELS[methods[0]]}: {gains.mean():+.2f} ± {gains.std():.2f} dB "
-             f"(min {gains.min():+.2f}, max {gains.max():+.2f}; better on {int((gains > 0).sum())} of {len(gains)} images).", "",
+             *[paired_gain(table, methods[-1], other) for other in methods[:-1]], "",
              f"Machine: {machine()}.", "", "Regenerate:", "", "```sh", args.command,
              f"python data_scripts/report.py {args.benchmark} --methods {args.methods} --out {args.out} --title '{args.title}' --command '...'",
              "```", "", f"Per image: `{args.out.name}.csv`; settings: `{args.benchmark}/config.json`."]
