@@ -30,18 +30,22 @@ def test_seconds_per_iteration_leaves_out_the_warm_up():
     assert speed.seconds_per_iteration([2.5]) == 2.5
 
 
+def _timed_paper(variant: str, seconds_per_iteration: str) -> dict:
+    """A compare row of the paper recipe timed over 10 of its 300 iterations."""
+    return {"image": "a.npy", "variant": variant, "iterations_run": "10", "iterations": "300", "psnr": "30", "seconds": "21",
+            "seconds_per_iteration": seconds_per_iteration, "reference_psnr": "38.00", "seconds_to_target": "",
+            "peak_rss_mb": "4000", "threads": "2"}
+
+
+def _fast(variant: str, psnr: str, seconds_to_target: str) -> dict:
+    """A compare row of a 60-iteration fast variant."""
+    return {"image": "a.npy", "variant": variant, "iterations_run": "60", "iterations": "60", "psnr": psnr, "seconds": "20",
+            "seconds_per_iteration": "0.3", "reference_psnr": "38.00", "seconds_to_target": seconds_to_target,
+            "peak_rss_mb": "3900", "threads": "2"}
+
+
 def test_compare_section_extrapolates_the_paper_time_and_the_ratio():
-    rows = [
-        {"image": "a.npy", "variant": "paper (timed)", "iterations_run": "10", "iterations": "300", "psnr": "30",
-         "seconds": "21", "seconds_per_iteration": "2.0", "reference_psnr": "38.00", "seconds_to_target": "",
-         "peak_rss_mb": "4000", "threads": "2"},
-        {"image": "a.npy", "variant": "fast", "iterations_run": "60", "iterations": "60", "psnr": "38.10",
-         "seconds": "20", "seconds_per_iteration": "0.3", "reference_psnr": "38.00", "seconds_to_target": "12.00",
-         "peak_rss_mb": "3900", "threads": "2"},
-        {"image": "a.npy", "variant": "fast-fp32", "iterations_run": "60", "iterations": "60", "psnr": "37.00",
-         "seconds": "40", "seconds_per_iteration": "0.6", "reference_psnr": "38.00", "seconds_to_target": "",
-         "peak_rss_mb": "3900", "threads": "2"},
-    ]
+    rows = [_timed_paper("paper (timed)", "2.0"), _fast("fast", "38.10", "12.00"), _fast("fast-fp32", "37.00", "")]
     text = "\n".join(speed._compare_section("ct-lowdose", rows))
     assert "600 (extrapolated from 10)" in text  # 2.0 s × 300 iterations
     assert "| 50× |" in text  # 600 s / 12 s
@@ -54,17 +58,8 @@ def test_compare_section_extrapolates_the_paper_time_and_the_ratio():
 
 
 def test_the_speed_up_is_against_the_paper_width_timing_when_present():
-    rows = [
-        {"image": "a.npy", "variant": speed.paper_variant(512), "iterations_run": "10", "iterations": "300", "psnr": "30",
-         "seconds": "51", "seconds_per_iteration": "5.0", "reference_psnr": "38.00", "seconds_to_target": "",
-         "peak_rss_mb": "4000", "threads": "2"},
-        {"image": "a.npy", "variant": speed.paper_variant(256), "iterations_run": "10", "iterations": "300", "psnr": "30",
-         "seconds": "21", "seconds_per_iteration": "2.0", "reference_psnr": "38.00", "seconds_to_target": "",
-         "peak_rss_mb": "4000", "threads": "2"},
-        {"image": "a.npy", "variant": "fast", "iterations_run": "60", "iterations": "60", "psnr": "38.10",
-         "seconds": "20", "seconds_per_iteration": "0.3", "reference_psnr": "38.00", "seconds_to_target": "15.00",
-         "peak_rss_mb": "3900", "threads": "2"},
-    ]
+    rows = [_timed_paper(speed.paper_variant(512), "5.0"), _timed_paper(speed.paper_variant(256), "2.0"),
+            _fast("fast", "38.10", "15.00")]
     text = "\n".join(speed._compare_section("ct-lowdose", rows))
     assert "| 100× |" in text  # 5.0 s × 300 / 15 s, not 2.0 s × 300 / 15 s = 40×
     assert "1500 (extrapolated from 10)" in text and "600 (extrapolated from 10)" in text
