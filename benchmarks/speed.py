@@ -199,14 +199,13 @@ def run_compare(args) -> None:
     paper, fast = _recipes(args.task)
     references = {row["image"]: float(row["psnr"]) for row in _read(RESULTS / "speed" / f"reference_{args.task}.csv")}
     log = _log("compare", args.task, COMPARE_COLUMNS)
-    paper_label = paper_variant(_flow_width(args.paper_weights or args.weights, args.task))
+    paper_weights = args.paper_weights or args.weights
+    variants = {paper_variant(_flow_width(paper_weights, args.task)): (replace(paper, iterations=args.paper_iterations), paper_weights)}
+    variants.update({name: (replace(fast, **LEVERS[name]), args.weights) for name in args.variants})
     for image in _images(args):
         reference = references.get(image.name)
-        variants = {paper_label: replace(paper, iterations=args.paper_iterations)}
-        variants.update({name: replace(fast, **LEVERS[name]) for name in args.variants})
-        for name, recipe in variants.items():
-            spec = _spec(args, image, recipe)
-            out = measure_in_child({**spec, "weights": args.paper_weights or args.weights} if name == paper_label else spec)
+        for name, (recipe, weights) in variants.items():
+            out = measure_in_child({**_spec(args, image, recipe), "weights": weights})
             full = paper.iterations if name.startswith("paper") else recipe.iterations
             reached = None if reference is None else seconds_to_target(out["seconds"], out["psnr_history"], reference - TARGET_GAP_DB)
             log.append({"image": image.name, "variant": name, "iterations_run": recipe.iterations, "iterations": full,

@@ -20,7 +20,6 @@ from .tasks import TASK_NAMES
 from .train import FAST_WIDTH
 
 
-
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors (exit 2) instead of usage dumps."""
 

@@ -6,6 +6,7 @@ from patchnr import (
     DivergenceError, FlowConfig, GaussianFidelity, PatchNR, PoissonFidelity, Recipe, TrainConfig, psnr, reconstruct,
     train_flow,
 )
+from patchnr.tasks import superresolution_task
 from tests.conftest import texture
 
 
@@ -83,14 +84,18 @@ def test_negative_lambda_rejected():
         reconstruct(torch.zeros(1, 1, 4, 4), lambda x: x, GaussianFidelity(), lambda x: x.sum(), -1.0, torch.zeros(1, 1, 4, 4), 1, 0.1)
 
 
-@pytest.mark.parametrize("task_name", ["ct-lowdose", "sr-x4"])
-def test_solve_loop_never_copies_to_the_host(task_name, tiny_flow, monkeypatch):
-    """The GPU path's logic, checked on CPU: after the set-up, no iteration goes through NumPy or .cpu()."""
+def _tiny_ct_task():
     from operators import ct
-    from patchnr.tasks import ct_task, superresolution_task
+    from patchnr.tasks import ct_task
 
-    task = ct_task(task_name, "sparse", geometry=ct.small_geometry(size=32, num_angles=30, num_detectors=47)) if task_name.startswith("ct") else superresolution_task()
-    truth = torch.from_numpy(texture(32 if task_name.startswith("ct") else 24))[None, None]
+    return ct_task("ct-lowdose", "sparse", geometry=ct.small_geometry(size=32, num_angles=30, num_detectors=47))
+
+
+@pytest.mark.parametrize("make_task, size", [(_tiny_ct_task, 32), (superresolution_task, 24)])
+def test_solve_loop_never_copies_to_the_host(make_task, size, tiny_flow, monkeypatch):
+    """The GPU path's logic, checked on CPU: after the set-up, no iteration goes through NumPy or .cpu()."""
+    task = make_task()
+    truth = torch.from_numpy(texture(size))[None, None]
     observation = task.simulate(truth, seed=0)
     init = task.initialise(observation)
 
