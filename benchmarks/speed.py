@@ -198,10 +198,10 @@ def run_compare(args) -> None:
     """Paper recipe (timed, extrapolated) and every fast variant, per image, in one run."""
     paper, fast = _recipes(args.task)
     references = {row["image"]: float(row["psnr"]) for row in _read(RESULTS / "speed" / f"reference_{args.task}.csv")}
-    log = _log("compare", args.task, COMPARE_COLUMNS)
     paper_weights = args.paper_weights or args.weights
     variants = {paper_variant(_flow_width(paper_weights, args.task)): (replace(paper, iterations=args.paper_iterations), paper_weights)}
     variants.update({name: (replace(fast, **LEVERS[name]), args.weights) for name in args.variants})
+    log = _log("compare", args.task, COMPARE_COLUMNS)  # opened once the weights are known to load
     for image in _images(args):
         reference = references.get(image.name)
         for name, (recipe, weights) in variants.items():
@@ -432,9 +432,15 @@ def main(argv: list[str] | None = None) -> None:
         spec = json.loads(args.spec)
         print(json.dumps(measure_training(spec) if spec.get("kind") == "train" else measure(spec)))
         return
+    from patchnr.errors import PatchNRError
+
     runners = {"reference": run_reference, "compare": run_compare, "scaling": run_scaling, "training": run_training}
-    if args.command in runners:
-        runners[args.command](args)
+    try:
+        if args.command in runners:
+            runners[args.command](args)
+    except PatchNRError as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
     print(f"wrote {write_report()}")
 
 

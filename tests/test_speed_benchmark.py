@@ -79,3 +79,13 @@ def test_measure_runs_a_small_ct_reconstruction(tmp_path, monkeypatch):
     assert all(b > a for a, b in zip(out["seconds"], out["seconds"][1:]))
     assert np.isfinite(out["psnr"]) and out["peak_rss_mb"] > 0
     assert out["backend"] == "sparse"
+
+
+def test_missing_paper_weights_is_one_line_exit_2_and_writes_nothing(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(speed, "RESULTS", tmp_path / "results")
+    with pytest.raises(SystemExit) as stop:
+        speed.main(["compare", "--images", str(tmp_path), "--paper-weights", str(tmp_path / "missing.pt")])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and err.startswith("error:") and "missing.pt" in err
+    assert not (tmp_path / "results").exists()
