@@ -18,6 +18,8 @@ class Recipe:
     n_patches: patches per iteration (final value when ``patches_start`` ramps up to it).
     padding: reflect padding (pixels) before patch extraction.
     lr_schedule: 'constant' (paper) or 'cosine'. bf16: flow under bfloat16 autocast.
+    ordered_subsets: one block of the measurement per iteration (``reconstruct``), where the
+    operator splits its measurement (CT: interleaved angle blocks of the sparse backend).
     """
 
     lam: float
@@ -28,6 +30,7 @@ class Recipe:
     lr_schedule: str = "constant"
     patches_start: int | None = None
     bf16: bool = False
+    ordered_subsets: bool = False
 
     def with_overrides(self, **overrides) -> "Recipe":
         """A copy with the given (non-None) fields replaced."""

@@ -105,7 +105,7 @@ class Task:
         return reconstruct(
             observation, self.operator, self.fidelity, prior, recipe.lam, start, recipe.iterations, recipe.lr,
             ground_truth=ground_truth, lr_schedule=recipe.learning_rate_schedule(),
-            patch_schedule=recipe.patch_schedule(), progress=progress,
+            patch_schedule=recipe.patch_schedule(), ordered_subsets=recipe.ordered_subsets, progress=progress,
         )
 
 

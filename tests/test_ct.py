@@ -57,7 +57,7 @@ def _random(shape, seed: int) -> torch.Tensor:
 @pytest.mark.parametrize("geometry", [GEOMETRY, LIMITED], ids=["full", "limited"])
 def test_adjointness(backend, geometry):
     op = _operator(backend, geometry)
-    x = _random((2, 1, *op.input_shape), 0).to(op.matrix.device if backend == "sparse" else "cpu")
+    x = _random((2, 1, *op.input_shape), 0).to(op.fbp_filter.device)
     y = _random((2, 1, *op.output_shape), 1).to(x.device)
     lhs = (op(x).double() * y.double()).sum()
     rhs = (x.double() * op.adjoint(y).double()).sum()
@@ -284,7 +284,9 @@ def _devices():
 @pytest.mark.parametrize("device", _devices())
 def test_sparse_backend_moves_with_the_module(device):
     op = ct.RayTransform(GEOMETRY, backend="sparse", device=device)
-    for matrix in (op.matrix, op.matrix_t):
+    matrices = [buffer for name, buffer in op.named_buffers() if name.startswith("block")]
+    assert len(matrices) == 2 * ct.ANGLE_BLOCKS
+    for matrix in matrices:
         assert matrix.layout == torch.sparse_csr and matrix.device.type == device
         assert matrix.crow_indices().dtype == torch.int32 and matrix.col_indices().dtype == torch.int32
         assert matrix.values().dtype == torch.float32
@@ -294,3 +296,28 @@ def test_sparse_backend_moves_with_the_module(device):
     torch.testing.assert_close(op(x).cpu(), expected)
     torch.testing.assert_close(op.to("cpu")(_phantom()), expected)
     assert op.state_dict() == {}  # the matrices are not saved with the module
+
+
+@pytest.mark.parametrize("geometry", [GEOMETRY, LIMITED], ids=["full", "limited"])
+def test_measurement_blocks_partition_the_ray_transform(geometry):
+    """The interleaved angle blocks are row blocks of A: together they give A x and, via autograd, Aᵀ y."""
+    op = _operator("sparse", geometry)
+    x = _random((2, 1, *op.input_shape), 0).requires_grad_(True)
+    y = _random((2, 1, *op.output_shape), 1)
+    row_ids = torch.arange(op.output_shape[0], dtype=torch.float32).view(1, 1, -1, 1).expand(2, 1, -1, op.output_shape[1])
+    blocks = op.measurement_blocks(row_ids)
+    assert len(blocks) == min(ct.ANGLE_BLOCKS, op.output_shape[0])
+    covered = torch.cat([part[0, 0, :, 0] for _, part in blocks]).sort().values
+    torch.testing.assert_close(covered, torch.arange(op.output_shape[0], dtype=torch.float32))  # each row once
+    full = op(x).detach()
+    for (block, _), (_, expected) in zip(op.measurement_blocks(y), op.measurement_blocks(full)):
+        torch.testing.assert_close(block(x), expected)
+    sum((block(x) * part).sum() for block, part in op.measurement_blocks(y)).backward()
+    torch.testing.assert_close(x.grad, op.adjoint(y), rtol=1e-4, atol=1e-5)
+
+
+def test_odl_backends_keep_one_measurement_block():
+    op = _operator("astra_cpu")
+    y = _random((1, 1, *op.output_shape), 0)
+    (block, part), = op.measurement_blocks(y)
+    assert block is op and part is y
