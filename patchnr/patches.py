@@ -22,13 +22,17 @@ def extract_patches(
     n_patches: int | None = None,
     padding: int = 0,
     generator: torch.Generator | None = None,
+    stratified: bool = False,
 ) -> torch.Tensor:
     """Overlapping s×s patches of a B×C×H×W batch, shape (P, C·s·s).
 
     With ``n_patches=None`` all B·(H'−s+1)·(W'−s+1) patches are returned, ordered by image, row,
-    column (H', W' after ``padding``). Otherwise a uniform random subset of ``n_patches`` positions
-    (without replacement, drawn over all images of the batch, on ``generator``'s device) is gathered
-    directly, which costs O(n_patches) rather than O(H·W).
+    column (H', W' after ``padding``). Otherwise ``n_patches`` positions drawn over all images of the
+    batch (on ``generator``'s device) are gathered directly, which costs O(n_patches) rather than
+    O(H·W): a uniform random subset (without replacement), or with ``stratified`` one position drawn
+    uniformly in each of ``n_patches`` equal runs of the raster order. Both include every position
+    with probability n_patches / total; stratified draws cover the image evenly, so the mean patch
+    NLL over them has a lower variance.
     """
     if images.ndim != 4:
         raise ValueError(f"expected a B×C×H×W batch, got shape {tuple(images.shape)}")
@@ -41,8 +45,13 @@ def extract_patches(
     if n_patches is None or n_patches >= total:
         return F.unfold(images, patch_size).transpose(1, 2).reshape(-1, c * patch_size**2)
     device = generator.device if generator is not None else images.device  # a CUDA generator keeps this on the GPU
-    position = torch.randperm(total, generator=generator, device=device)[:n_patches].to(images.device)
-    return gather_patches(images, patch_size, position)
+    if stratified:
+        offset = torch.rand(n_patches, generator=generator, device=device, dtype=torch.float64)
+        run = torch.arange(n_patches, device=device, dtype=torch.float64)
+        position = ((run + offset) * (total / n_patches)).long().clamp_(max=total - 1)
+    else:
+        position = torch.randperm(total, generator=generator, device=device)[:n_patches]
+    return gather_patches(images, patch_size, position.to(images.device))
 
 
 def gather_patches(images: torch.Tensor, patch_size: int, position: torch.Tensor) -> torch.Tensor:

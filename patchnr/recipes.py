@@ -18,6 +18,7 @@ class Recipe:
     n_patches: patches per iteration (final value when ``patches_start`` ramps up to it).
     padding: reflect padding (pixels) before patch extraction.
     lr_schedule: 'constant' (paper) or 'cosine'. bf16: flow under bfloat16 autocast.
+    stratified: patch subsets drawn stratified over the image (lower variance than uniform draws).
     ordered_subsets: one block of the measurement per iteration (``reconstruct``), where the
     operator splits its measurement (CT: interleaved angle blocks of the sparse backend).
     """
@@ -30,6 +31,7 @@ class Recipe:
     lr_schedule: str = "constant"
     patches_start: int | None = None
     bf16: bool = False
+    stratified: bool = False
     ordered_subsets: bool = False
 
     def with_overrides(self, **overrides) -> "Recipe":

@@ -100,7 +100,7 @@ class Task:
     ) -> Reconstruction:
         """Reconstruct from an observation (1×1×… tensor) with a patchNR prior under ``recipe``."""
         generator = torch.Generator(device=observation.device).manual_seed(seed)  # patch draws stay on the device
-        prior = PatchNR(flow, recipe.n_patches, recipe.padding, recipe.bf16, generator)
+        prior = PatchNR(flow, recipe.n_patches, recipe.padding, recipe.bf16, generator, recipe.stratified)
         start = self.initialise(observation) if init is None else init
         return reconstruct(
             observation, self.operator, self.fidelity, prior, recipe.lam, start, recipe.iterations, recipe.lr,

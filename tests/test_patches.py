@@ -55,3 +55,33 @@ def test_pool_samples_from_all_images():
     sample = pool.sample(2000, torch.Generator().manual_seed(0))
     fraction_b = sample[:, 0].mean().item()
     assert abs(fraction_b - 81 / 106) < 0.05
+
+
+def _position_counts(stratified: bool, draws: int = 3000) -> torch.Tensor:
+    """How often each of the 7×7 patch positions of an 8×8 image is drawn, 10 patches per draw."""
+    index_image = torch.arange(64, dtype=torch.float32).reshape(1, 1, 8, 8)
+    generator = torch.Generator().manual_seed(0)
+    counts = torch.zeros(64)
+    for _ in range(draws):
+        corners = extract_patches(index_image, 2, 10, generator=generator, stratified=stratified)[:, 0].long()
+        counts += torch.bincount(corners, minlength=64)
+    return counts.reshape(8, 8)[:7, :7].reshape(-1)  # top-left pixels of the 49 positions
+
+
+@pytest.mark.parametrize("stratified", [False, True], ids=["uniform", "stratified"])
+def test_every_position_is_drawn_equally_often(stratified):
+    counts = _position_counts(stratified)
+    expected = 3000 * 10 / 49
+    assert counts.sum() == 3000 * 10
+    assert (counts - expected).abs().max() < 0.12 * expected  # unbiased: the mean patch NLL keeps its mean
+
+
+def test_stratified_draws_lower_the_variance_of_the_patch_mean():
+    image = torch.linspace(0, 1, 32 * 32).reshape(1, 1, 32, 32) ** 2
+    means = {}
+    for stratified in (False, True):
+        generator = torch.Generator().manual_seed(1)
+        means[stratified] = torch.stack([extract_patches(image, 4, 50, generator=generator, stratified=stratified).mean() for _ in range(300)])
+    full = extract_patches(image, 4).mean()
+    assert abs(means[True].mean() - full) < 0.01 and abs(means[False].mean() - full) < 0.01
+    assert means[True].var() < 0.2 * means[False].var()
