@@ -54,6 +54,19 @@ def extract_patches(
     return gather_patches(images, patch_size, position.to(images.device))
 
 
+def patches_per_image(
+    images: torch.Tensor,
+    patch_size: int,
+    n_patches: int | None,
+    padding: int = 0,
+    generator: torch.Generator | None = None,
+    stratified: bool = False,
+) -> torch.Tensor:
+    """``extract_patches`` of each image of a B×C×H×W batch on its own, concatenated in batch order:
+    shape (B·n, C·s·s), so that a per-patch value ``.view(B, -1)`` is per image."""
+    return torch.cat([extract_patches(image[None], patch_size, n_patches, padding, generator, stratified) for image in images])
+
+
 def gather_patches(images: torch.Tensor, patch_size: int, position: torch.Tensor) -> torch.Tensor:
     """Patches at flat positions ``position`` (index into B × rows × cols), shape (P, C·s·s)."""
     b, c, h, w = images.shape

@@ -19,6 +19,7 @@ class Recipe:
     padding: reflect padding (pixels) before patch extraction.
     lr_schedule: 'constant' (paper) or 'cosine'. bf16: flow under bfloat16 autocast.
     stratified: patch subsets drawn stratified over the image (lower variance than uniform draws).
+    adam_beta2: Adam's second-moment decay (the paper: PyTorch's 0.999).
     ordered_subsets: one block of the measurement per iteration (``reconstruct``), where the
     operator splits its measurement (CT: interleaved angle blocks of the sparse backend).
     """
@@ -33,6 +34,7 @@ class Recipe:
     bf16: bool = False
     stratified: bool = False
     ordered_subsets: bool = False
+    adam_beta2: float = 0.999
 
     def with_overrides(self, **overrides) -> "Recipe":
         """A copy with the given (non-None) fields replaced."""
@@ -40,6 +42,11 @@ class Recipe:
 
     def learning_rate_schedule(self) -> Schedule | None:
         return cosine_schedule(self.iterations) if self.lr_schedule == "cosine" else None
+
+    def solver_options(self) -> dict:
+        """``reconstruct``'s keyword arguments this recipe sets, besides λ, iterations and lr."""
+        return {"lr_schedule": self.learning_rate_schedule(), "patch_schedule": self.patch_schedule(),
+                "ordered_subsets": self.ordered_subsets, "betas": (0.9, self.adam_beta2)}
 
     def patch_schedule(self):
         if self.patches_start is None or self.patches_start >= self.n_patches:

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from .flow import PatchFlow
-from .patches import extract_patches
+from .patches import patches_per_image
 
 
 class PatchNR(nn.Module):
@@ -45,12 +45,7 @@ class PatchNR(nn.Module):
         channels = self.flow.config.channels
         if images.ndim != 4 or images.shape[1] != channels:
             raise ValueError(f"expected images B×{channels}×H×W, got shape {tuple(images.shape)}")
-        patches = torch.cat(
-            [
-                extract_patches(image[None], self.flow.config.patch_size, self.n_patches, self.padding, self.generator, self.stratified)
-                for image in images
-            ]
-        )
+        patches = patches_per_image(images, self.flow.config.patch_size, self.n_patches, self.padding, self.generator, self.stratified)
         with torch.autocast(images.device.type, dtype=torch.bfloat16, enabled=self.bf16):
             z, log_det = self.flow(patches)
         nll = 0.5 * z.to(images.dtype).pow(2).sum(1) - log_det.to(images.dtype)

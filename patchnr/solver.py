@@ -66,6 +66,7 @@ def reconstruct(
     lr_schedule: Schedule | None = None,
     patch_schedule: Callable[[int], int] | None = None,
     ordered_subsets: bool = False,
+    betas: tuple[float, float] = (0.9, 0.999),
     progress: bool = True,
 ) -> Reconstruction:
     """Minimise ``fidelity(operator(x), observation) + lam · prior(x).sum()`` from ``init``.
@@ -84,6 +85,8 @@ def reconstruct(
         ordered_subsets: each iteration uses one block of the measurement (``operator.measurement_blocks``),
             its data term scaled by the number of blocks, visiting every block once per epoch in a
             random order: an unbiased, cheaper data gradient (ordered subsets, as in OS-EM for CT).
+        betas: Adam's moment decays. A short β2 memory (0.9) lets the step grow again once the large
+            early data gradients are gone; the paper keeps PyTorch's (0.9, 0.999).
     Raises:
         DivergenceError: the objective or the image became non-finite.
     """
@@ -92,7 +95,7 @@ def reconstruct(
     data_terms = measurement_data_terms(operator, observation, fidelity, ordered_subsets)
     order = torch.Generator().manual_seed(0)
     image = init.detach().clone().requires_grad_(True)
-    optimizer = torch.optim.Adam([image], lr=lr)
+    optimizer = torch.optim.Adam([image], lr=lr, betas=betas)
     result = Reconstruction(image=image)
     start = time.perf_counter()
     for k in tqdm(range(iterations), desc="reconstruct", disable=not progress, leave=False):

@@ -104,8 +104,7 @@ class Task:
         start = self.initialise(observation) if init is None else init
         return reconstruct(
             observation, self.operator, self.fidelity, prior, recipe.lam, start, recipe.iterations, recipe.lr,
-            ground_truth=ground_truth, lr_schedule=recipe.learning_rate_schedule(),
-            patch_schedule=recipe.patch_schedule(), ordered_subsets=recipe.ordered_subsets, progress=progress,
+            ground_truth=ground_truth, progress=progress, **recipe.solver_options(),
         )
 
 

@@ -29,7 +29,7 @@ from torch import nn
 
 from ..errors import PatchNRError
 from ..io import atomic_path, load_image
-from ..patches import PatchPool, extract_patches
+from ..patches import PatchPool, patches_per_image
 from ..recipes import Recipe
 from ..solver import Reconstruction, reconstruct
 
@@ -92,12 +92,12 @@ class GaussianMixturePrior(nn.Module):
     Args:
         gmm: dict with 'weights' (K,), 'means' (K, d), 'precisions_cholesky' (K, d, d) such that the
             precision is L Lᵀ (scikit-learn's convention), d = C·s·s.
-        n_patches, padding, generator: as in ``PatchNR``.
+        n_patches, padding, generator, stratified: as in ``PatchNR``.
         chunk: patches per block (bounds memory at about chunk·K·d floats).
     """
 
     def __init__(self, gmm: dict[str, torch.Tensor], n_patches: int | None = None, padding: int = 0,
-                 generator: torch.Generator | None = None, chunk: int = 1024):
+                 generator: torch.Generator | None = None, chunk: int = 1024, stratified: bool = False):
         super().__init__()
         weights, means, cholesky = (gmm[key].detach().to(torch.float32) for key in GMM_KEYS)
         k, d = means.shape
@@ -108,6 +108,7 @@ class GaussianMixturePrior(nn.Module):
         self.register_buffer("shift", torch.einsum("kd,kde->ke", means, cholesky).reshape(k * d))  # μ_k L_k
         self.register_buffer("cholesky_t", cholesky.transpose(1, 2).reshape(k * d, d))  # y_k ↦ y_k L_kᵀ
         self.n_patches, self.padding, self.generator, self.chunk = n_patches, padding, generator, chunk
+        self.stratified = stratified
 
     def patch_nll(self, patches: torch.Tensor) -> torch.Tensor:
         """−log p(patch) for patches (P, d), shape (P,); differentiable (analytic gradient, low memory)."""
@@ -116,7 +117,7 @@ class GaussianMixturePrior(nn.Module):
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         if images.ndim != 4:
             raise ValueError(f"expected images B×C×H×W, got shape {tuple(images.shape)}")
-        patches = torch.cat([extract_patches(img[None], self.patch_size, self.n_patches, self.padding, self.generator) for img in images])
+        patches = patches_per_image(images, self.patch_size, self.n_patches, self.padding, self.generator, self.stratified)
         return self.patch_nll(patches).view(images.shape[0], -1).mean(1)
 
     def nll_and_gradient(self, patches: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -216,8 +217,8 @@ def solve_epll(
 ) -> Reconstruction:
     """``reconstruct`` with the GMM prior in place of patchNR: λ = ``recipe.lam``, the recipe's
     iterations, step size, schedules, patch count and padding (set λ with ``recipe.with_overrides``)."""
-    prior = GaussianMixturePrior(gmm, recipe.n_patches, recipe.padding, torch.Generator().manual_seed(seed)).to(init.device)
+    prior = GaussianMixturePrior(gmm, recipe.n_patches, recipe.padding, torch.Generator().manual_seed(seed), stratified=recipe.stratified)
     return reconstruct(
-        observation, operator, fidelity, prior, recipe.lam, init, recipe.iterations, recipe.lr, ground_truth=ground_truth,
-        lr_schedule=recipe.learning_rate_schedule(), patch_schedule=recipe.patch_schedule(), progress=progress,
+        observation, operator, fidelity, prior.to(init.device), recipe.lam, init, recipe.iterations, recipe.lr,
+        ground_truth=ground_truth, progress=progress, **recipe.solver_options(),
     )
