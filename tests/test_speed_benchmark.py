@@ -57,6 +57,14 @@ def test_compare_section_extrapolates_the_paper_time_and_the_ratio():
     assert "**not met**" in "\n".join(speed._compare_section("ct-lowdose", rows))
 
 
+def test_lever_rows_compare_each_variant_with_the_fast_default_on_the_same_images():
+    rows = [_fast("fast", "38.10", "12.00"), _fast("fast-fp32", "37.90", ""), {**_fast("fast-fp32", "30.00", ""), "image": "b.npy"}]
+    rows[1]["seconds_per_iteration"] = "0.6"
+    text = "\n".join(speed._lever_lines(rows))
+    assert "| fast-fp32 | {'bf16': False} | 0.600 (0.300) | -0.20 | 0 of 1 |" in text  # b.npy has no fast row
+    assert speed._lever_lines([_fast("fast", "38.10", "12.00")]) == []
+
+
 def test_the_speed_up_is_against_the_paper_width_timing_when_present():
     rows = [_timed_paper(speed.paper_variant(512), "5.0"), _timed_paper(speed.paper_variant(256), "2.0"),
             _fast("fast", "38.10", "15.00")]
