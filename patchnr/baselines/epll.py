@@ -37,10 +37,11 @@ GMM_KEYS = ("weights", "means", "precisions_cholesky")
 
 # sr-x4: λ chosen on the validation image (img_val_material, 600×600, fast recipe):
 # results/lambda_sweep_sr-x4_epll.md (28.49 dB at λ = 0.25 against bicubic's 25.81 dB).
-# ct-lowdose: chosen on validation slices 34 and 66 with the 200-iteration fast recipe:
-# results/lambda_sweep_ct-lowdose_epll.md (40.96 dB at λ = 1200, 40.07 at 2000; with the former
-# 60-iteration recipe 700/1200/2000 gave 38.70/38.77/38.41). ct-limited re-uses it.
-EPLL_LAMBDA: dict[str, float] = {"sr-x4": 0.25, "ct-lowdose": 1200.0, "ct-limited": 1200.0}
+# ct-lowdose: chosen on validation slices 34 and 66 with the fast solver recipe of session 4 (subsets,
+# stratified draws, β2 0.9, 120 iterations): results/sweeps_session4/ (41.49 dB at λ = 700; 900/1200/
+# 1600/500 gave 41.34/41.00/40.54/41.19). With the former 200-iteration recipe λ = 1200 was best
+# (results/lambda_sweep_ct-lowdose_epll.md). ct-limited, whose recipe did not change, keeps 1200.
+EPLL_LAMBDA: dict[str, float] = {"sr-x4": 0.25, "ct-lowdose": 700.0, "ct-limited": 1200.0}
 
 _SR_TRAIN = str(Path(os.environ.get("PATCHNR_SHARED") or Path(__file__).resolve().parents[3] / "shared") / "data/sr/material/img_learn_material.png")
 _CT_TRAIN = "ct_data/train/*.npy"  # relative to runs_dir(), written by the CT data script
