@@ -19,9 +19,9 @@ class Recipe:
     padding: reflect padding (pixels) before patch extraction.
     lr_schedule: 'constant' (paper) or 'cosine'. bf16: flow under bfloat16 autocast.
     stratified: patch subsets drawn stratified over the image (lower variance than uniform draws).
-    adam_beta2: Adam's second-moment decay (the paper: PyTorch's 0.999).
     ordered_subsets: one block of the measurement per iteration (``reconstruct``), where the
     operator splits its measurement (CT: interleaved angle blocks of the sparse backend).
+    adam_beta2: Adam's second-moment decay (the paper: PyTorch's 0.999).
     """
 
     lam: float

@@ -105,7 +105,8 @@ def test_solve_loop_never_copies_to_the_host(make_task, size, tiny_flow, monkeyp
 
     monkeypatch.setattr(torch.Tensor, "numpy", host_copy)
     monkeypatch.setattr(torch.Tensor, "cpu", host_copy)
-    recipe = Recipe(lam=0.1, iterations=3, lr=0.01, n_patches=50, padding=2, lr_schedule="cosine", bf16=True)
+    recipe = Recipe(lam=0.1, iterations=3, lr=0.01, n_patches=50, padding=2, lr_schedule="cosine", bf16=True,
+                    stratified=True, ordered_subsets=True, adam_beta2=0.9)
     result = task.solve(observation, tiny_flow, recipe, init=init, progress=False)
     assert result.image.shape == init.shape and len(result.objective) == 3
 
