@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterator
 
 import torch
 from torch import nn
@@ -53,6 +53,13 @@ def measurement_data_terms(
     return [lambda x, block=block, part=part: count * fidelity(block(x), part) for block, part in blocks]
 
 
+def epoch_order(count: int, seed: int = 0) -> Iterator[int]:
+    """Indices 0..count−1 forever, each epoch a fresh random permutation (reproducible for ``seed``)."""
+    generator = torch.Generator().manual_seed(seed)
+    while True:
+        yield from torch.randperm(count, generator=generator).tolist()
+
+
 def reconstruct(
     observation: torch.Tensor,
     operator: Callable[[torch.Tensor], torch.Tensor],
@@ -93,20 +100,18 @@ def reconstruct(
     if lam < 0:
         raise ValueError(f"lam must be non-negative, got {lam}")
     data_terms = measurement_data_terms(operator, observation, fidelity, ordered_subsets)
-    order = torch.Generator().manual_seed(0)
+    block_order = epoch_order(len(data_terms))
     image = init.detach().clone().requires_grad_(True)
     optimizer = torch.optim.Adam([image], lr=lr, betas=betas)
     result = Reconstruction(image=image)
     start = time.perf_counter()
     for k in tqdm(range(iterations), desc="reconstruct", disable=not progress, leave=False):
-        if k % len(data_terms) == 0:
-            epoch = torch.randperm(len(data_terms), generator=order).tolist()
         if lr_schedule is not None:
             optimizer.param_groups[0]["lr"] = lr * lr_schedule(k)
         if patch_schedule is not None:
             prior.n_patches = patch_schedule(k)
         optimizer.zero_grad(set_to_none=True)
-        objective = data_terms[epoch[k % len(data_terms)]](image) + lam * prior(image).sum()
+        objective = data_terms[next(block_order)](image) + lam * prior(image).sum()
         if not torch.isfinite(objective):
             raise DivergenceError(f"solver diverged at iteration {k}: objective is {objective.item()}; lower lr or lam")
         objective.backward()

@@ -139,3 +139,14 @@ def test_ordered_subsets_reconstruction_improves_on_fbp():
     recipe = Recipe(lam=50.0, iterations=80, lr=0.01, n_patches=500, padding=2, lr_schedule="cosine", ordered_subsets=True)
     result = task.solve(observation, flow, recipe, ground_truth=truth, init=init, progress=False)
     assert result.psnr[-1] > psnr(init, truth) + 1.0
+
+
+def test_epoch_order_visits_every_block_once_per_epoch():
+    from itertools import islice
+
+    from patchnr.solver import epoch_order
+
+    visits = list(islice(epoch_order(5), 15))
+    assert all(sorted(visits[i : i + 5]) == list(range(5)) for i in (0, 5, 10))
+    assert visits[:5] != visits[5:10] or visits[5:10] != visits[10:15]  # reshuffled
+    assert list(islice(epoch_order(5), 15)) == visits  # reproducible
