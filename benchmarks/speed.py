@@ -54,7 +54,7 @@ LEVERS = {
     "fast-constant-lr": {"lr_schedule": "constant"},
 }
 
-REFERENCE_COLUMNS = ("image", "psnr", "ssim", "seconds", "iterations", "peak_rss_mb", "threads")
+REFERENCE_COLUMNS = ("image", "psnr", "ssim", "seconds", "iterations", "flow_precision", "peak_rss_mb", "threads")
 COMPARE_COLUMNS = ("image", "variant", "iterations_run", "iterations", "psnr", "seconds", "seconds_per_iteration",
                    "reference_psnr", "seconds_to_target", "peak_rss_mb", "threads")
 SCALING_COLUMNS = ("size", "backend", "seconds_per_iteration", "init_seconds", "peak_rss_mb", "threads")
@@ -176,6 +176,7 @@ def _log(name: str, task: str, columns):
 def run_reference(args) -> None:
     """The full paper recipe once per image (images already recorded are skipped)."""
     paper, _ = _recipes(args.task)
+    paper = replace(paper, bf16=args.reference_bf16)
     log = _log("reference", args.task, REFERENCE_COLUMNS)
     recorded = {row["image"] for row in log.rows()}
     for image in _images(args):
@@ -183,7 +184,8 @@ def run_reference(args) -> None:
             continue
         out = measure_in_child(_spec(args, image, paper))
         log.append({"image": image.name, "psnr": f"{out['psnr']:.4f}", "ssim": f"{out['ssim']:.5f}", "seconds": f"{out['seconds'][-1]:.1f}",
-                    "iterations": paper.iterations, "peak_rss_mb": f"{out['peak_rss_mb']:.0f}", "threads": out["threads"]})
+                    "iterations": paper.iterations,
+                    "flow_precision": "bf16" if paper.bf16 else "fp32", "peak_rss_mb": f"{out['peak_rss_mb']:.0f}", "threads": out["threads"]})
         print(f"{image.name}: paper recipe {out['psnr']:.2f} dB in {out['seconds'][-1]:.0f} s", flush=True)
 
 
@@ -333,7 +335,17 @@ def _compare_section(task: str, rows: list[dict]) -> list[str]:
         reached = "–" if is_paper else row["seconds_to_target"] or "not reached"
         lines.append(f"| {row['image']} | {row['variant']} | {row['iterations']} | {psnr} | {_fmt(row['reference_psnr'])} | "
                      f"{float(row['seconds_per_iteration']):.3f} | {seconds} | {reached} | {ratio} | {row['peak_rss_mb']} |")
-    return lines + [""] + _compare_summary(rows, paper_seconds) + _target_lines(task, rows, paper_seconds) + [""] + _lever_lines(rows)
+    return (lines + [""] + _reference_precision_lines(task) + _compare_summary(rows, paper_seconds)
+            + _target_lines(task, rows, paper_seconds) + [""] + _lever_lines(rows))
+
+
+def _reference_precision_lines(task: str) -> list[str]:
+    """A statement of which reference runs (the quality targets) ran with a bf16 flow, if any did."""
+    bf16 = [row["image"] for row in _read(RESULTS / "speed" / f"reference_{task}.csv") if row.get("flow_precision") == "bf16"]
+    if not bf16:
+        return []
+    return [f"The paper recipe's full reference runs on {', '.join(bf16)} ran its flow under bf16 autocast (`--reference-bf16`; "
+            "an fp32 run is about 2 h per image on this machine); every other setting is the paper's.", ""]
 
 
 def _extrapolated(row: dict) -> float:
@@ -437,6 +449,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         command.add_argument("--weights", default=None, help="prior (default: the task's bundled prior)")
         command.add_argument("--backend", default="auto")
         command.add_argument("--paper-iterations", type=int, default=10)
+        command.add_argument("--reference-bf16", action="store_true", help="reference: the paper recipe with its flow under bf16 autocast (stated in the report)")
         command.add_argument("--paper-weights", default=None, help="compare: prior that times the paper recipe (give one of the paper's 512 width)")
         command.add_argument("--variants", type=_variant_names, default=list(LEVERS), help=f"compare: comma-separated, of {', '.join(LEVERS)}")
         command.add_argument("--sizes", type=lambda text: [int(v) for v in text.split(",")], default=[128, 256, 362, 512])
