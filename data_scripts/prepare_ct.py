@@ -40,6 +40,9 @@ CRANIUM_SPACING = 8  # minimum index distance between chosen slices
 CRANIUM_CHOSEN = tuple(range(2, 91, CRANIUM_SPACING))  # 2, 10, …, 90: 12 slices with anatomy
 VAL_CRANIUM = (34, 66)
 TEST_CRANIUM = tuple(i for i in CRANIUM_CHOSEN if i not in VAL_CRANIUM)
+# More validation slices for recipe choices (session 5), halfway between chosen slices, so each lies
+# 4 slices from its nearest test slice; never used for anything reported as a test result.
+EXTRA_VAL_CRANIUM = (30, 54, 78)
 
 
 def _slug(name: str) -> str:
@@ -50,6 +53,7 @@ def _check_split() -> None:
     chosen = sorted(VAL_CRANIUM + TEST_CRANIUM)
     assert len(set(chosen)) == len(chosen) and min(np.diff(chosen)) >= CRANIUM_SPACING
     assert len(TEST_CRANIUM) >= 10 and 2 <= len(VAL_CRANIUM) <= 3
+    assert not set(EXTRA_VAL_CRANIUM) & set(chosen)
     assert EXAMPLE_MIT not in TRAIN_MIT
 
 
@@ -70,8 +74,8 @@ def write_mit(out: Path, write_example: bool) -> dict[str, list[str]]:
 
 
 def write_cranium(out: Path, cranium: Path) -> dict[str, list[int]]:
-    """The cranium validation and test slices → out/{val,test}/cranium_NNN.npy."""
-    split = {"val": list(VAL_CRANIUM), "test": list(TEST_CRANIUM)}
+    """The cranium validation and test slices → out/{val,val_extra,test}/cranium_NNN.npy."""
+    split = {"val": list(VAL_CRANIUM), "val_extra": list(EXTRA_VAL_CRANIUM), "test": list(TEST_CRANIUM)}
     for folder, indices in split.items():
         for index, hu in cranium_slices(cranium, indices).items():
             save_array(out / folder / f"cranium_{index:03d}.npy", hu_to_lodopab_slice(hu, LODOPAB_SIZE))
@@ -87,14 +91,14 @@ def main() -> None:
     _check_split()
     splits: dict = {**write_mit(args.out, not args.no_example), **write_cranium(args.out, args.cranium)}
     splits.update(
-        licence={"train": "MIT (pydicom, pydicom-data)", "val": "GPL-2 (invesalius-examples)", "test": "GPL-2 (invesalius-examples)"},
+        licence={"train": "MIT (pydicom, pydicom-data)", **{f: "GPL-2 (invesalius-examples)" for f in ("val", "val_extra", "test")}},
         scale="mu/mu_max, LoDoPaB: HU clipped to [-1024, 3071], 362x362 on a 26 cm field of view",
         example_path=str(EXAMPLE_PATH.relative_to(REPO)) if splits["example"] else None,
     )
     with atomic_path(args.out / "splits.json") as temporary:
         temporary.write_text(json.dumps(splits, indent=2) + "\n")
-    for folder in ("train", "val", "test", "example"):
-        print(f"{folder:8s} {len(splits[folder]):2d}: {', '.join(map(str, splits[folder]))}")
+    for folder in ("train", "val", "val_extra", "test", "example"):
+        print(f"{folder:10s} {len(splits[folder]):2d}: {', '.join(map(str, splits[folder]))}")
     print(f"written to {args.out} (splits.json)")
 
 

@@ -157,6 +157,7 @@ def test_prepare_split_rules():
     prepare._check_split()
     chosen = sorted(prepare.VAL_CRANIUM + prepare.TEST_CRANIUM)
     assert len(prepare.TEST_CRANIUM) >= 10 and min(np.diff(chosen)) >= 8 and max(chosen) < 96
+    assert not set(prepare.EXTRA_VAL_CRANIUM) & set(chosen) and max(prepare.EXTRA_VAL_CRANIUM) < 96
     assert prepare.EXAMPLE_MIT not in prepare.TRAIN_MIT and len(prepare.TRAIN_MIT) >= 4
 
 
