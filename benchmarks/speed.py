@@ -305,6 +305,10 @@ def write_report() -> Path:
         lines += _scaling_section(path.stem.removeprefix("scaling_"), _read(path))
     for task in sorted({p.stem.split("_")[1] for p in (RESULTS / "speed").glob("training_*.csv")}):
         lines += _training_section(task, _read(RESULTS / "speed" / f"training_{task}.csv"))
+    archived = sorted(path.name for path in (RESULTS / "speed" / "archive").glob("*.csv"))
+    if archived:
+        lines += ["Runs of superseded recipes, kept for the record and left out above: "
+                  + ", ".join(f"`speed/archive/{name}`" for name in archived) + ".", ""]
     out = RESULTS / "speed.md"
     with atomic_path(out) as temporary:
         temporary.write_text("\n".join(lines) + "\n")

@@ -43,7 +43,7 @@ def main() -> None:
     start = time.perf_counter()
     sparse = RayTransform(geometry, backend="sparse")
     print(f"sparse init (build or load + transpose): {time.perf_counter() - start:.1f} s, peak RSS {_peak_rss_gb():.2f} GB")
-    print(f"cache size {path.stat().st_size / 2**30:.2f} GiB (A and Aᵀ), nnz {sum(b.values().numel() for n, b in sparse.named_buffers() if n.endswith('_t')):,}")
+    print(f"cache size {path.stat().st_size / 2**30:.2f} GiB (A and Aᵀ), nnz {sparse.stored_entries:,}")
     del sparse
     start = time.perf_counter()
     sparse = RayTransform(geometry, backend="sparse")

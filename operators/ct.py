@@ -411,6 +411,13 @@ class RayTransform(nn.Module):
 
     pseudo_inverse = fbp
 
+    @property
+    def stored_entries(self) -> int | None:
+        """Entries stored for the system matrix A, ASTRA's few explicit zeros included (sparse backend; None otherwise)."""
+        if self.backend != "sparse":
+            return None
+        return sum(getattr(self, f"block{j}").values().numel() for j in range(len(self._angle_blocks)))
+
     def measurement_blocks(self, y: Tensor) -> list[tuple[Callable[[Tensor], Tensor], Tensor]]:
         """Pairs (x ↦ A_j x, y_j) over the interleaved angle blocks j of a sinogram y (B×C×A×D), for
         ordered subsets: each A_j costs 1/n of A. The sparse backend only; otherwise [(A, y)]."""

@@ -321,3 +321,11 @@ def test_odl_backends_keep_one_measurement_block():
     y = _random((1, 1, *op.output_shape), 0)
     (block, part), = op.measurement_blocks(y)
     assert block is op and part is y
+    assert op.stored_entries is None
+
+
+def test_stored_entries_count_the_nonzeros_of_the_dense_matrix():
+    op = _operator("sparse")
+    columns = torch.eye(op.input_shape[0] * op.input_shape[1]).view(-1, 1, *op.input_shape)
+    nonzeros = int((op(columns) != 0).sum())  # one column of A per unit image
+    assert nonzeros <= op.stored_entries <= 1.001 * nonzeros  # ASTRA keeps a few explicit zeros
