@@ -40,7 +40,8 @@ GMM_KEYS = ("weights", "means", "precisions_cholesky")
 # ct-lowdose: chosen on validation slices 34 and 66 with the fast solver recipe of session 4 (subsets,
 # stratified draws, β2 0.9, 120 iterations): results/sweeps_session4/ (41.49 dB at λ = 700; 900/1200/
 # 1600/500 gave 41.34/41.00/40.54/41.19). With the former 200-iteration recipe λ = 1200 was best
-# (results/lambda_sweep_ct-lowdose_epll.md). ct-limited, whose recipe did not change, keeps 1200.
+# (results/lambda_sweep_ct-lowdose_epll.md); λ 700 was kept, not re-swept, when the recipe went to 150
+# iterations in session 5. ct-limited, whose recipe did not change, keeps 1200.
 EPLL_LAMBDA: dict[str, float] = {"sr-x4": 0.25, "ct-lowdose": 700.0, "ct-limited": 1200.0}
 
 _SR_TRAIN = str(Path(os.environ.get("PATCHNR_SHARED") or Path(__file__).resolve().parents[3] / "shared") / "data/sr/material/img_learn_material.png")
