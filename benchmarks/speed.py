@@ -35,6 +35,7 @@ import resource
 import statistics
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -300,7 +301,8 @@ def write_report() -> Path:
              "with the fast runs; a row 'paper (timed, 512-wide flow)' times it with the paper's own flow width (the time",
              "of an iteration does not depend on the weights), and the speed-up is taken against that row when present.", ""]
     for path in sorted((RESULTS / "speed").glob("compare_*.csv")):
-        lines += _compare_section(path.stem.removeprefix("compare_"), _read(path))
+        task = path.stem.removeprefix("compare_")
+        lines += _compare_section(task, _read(path), _read(RESULTS / "speed" / f"reference_{task}.csv"))
     for path in sorted((RESULTS / "speed").glob("scaling_*.csv")):
         lines += _scaling_section(path.stem.removeprefix("scaling_"), _read(path))
     for task in sorted({p.stem.split("_")[1] for p in (RESULTS / "speed").glob("training_*.csv")}):
@@ -323,7 +325,8 @@ def _machine_line() -> str:
     return f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}, no GPU."
 
 
-def _compare_section(task: str, rows: list[dict]) -> list[str]:
+def _compare_section(task: str, rows: list[dict], references: Sequence[dict] = ()) -> list[str]:
+    """The compare table of ``task`` and its summaries; ``references``: the rows of its reference CSV."""
     from patchnr.flow import FlowConfig
 
     lines = [f"## {task}", "",
@@ -339,13 +342,13 @@ def _compare_section(task: str, rows: list[dict]) -> list[str]:
         reached = "–" if is_paper else row["seconds_to_target"] or "not reached"
         lines.append(f"| {row['image']} | {row['variant']} | {row['iterations']} | {psnr} | {_fmt(row['reference_psnr'])} | "
                      f"{float(row['seconds_per_iteration']):.3f} | {seconds} | {reached} | {ratio} | {row['peak_rss_mb']} |")
-    return (lines + [""] + _reference_precision_lines(task) + _compare_summary(rows, paper_seconds)
+    return (lines + [""] + _reference_precision_lines(references) + _compare_summary(rows, paper_seconds)
             + _target_lines(task, rows, paper_seconds) + [""] + _lever_lines(rows))
 
 
-def _reference_precision_lines(task: str) -> list[str]:
+def _reference_precision_lines(references: Sequence[dict]) -> list[str]:
     """A statement of which reference runs (the quality targets) ran with a bf16 flow, if any did."""
-    bf16 = [row["image"] for row in _read(RESULTS / "speed" / f"reference_{task}.csv") if row.get("flow_precision") == "bf16"]
+    bf16 = [row["image"] for row in references if row.get("flow_precision") == "bf16"]
     if not bf16:
         return []
     return [f"The paper recipe's full reference runs on {', '.join(bf16)} ran its flow under bf16 autocast (`--reference-bf16`; "

@@ -99,14 +99,9 @@ def test_missing_paper_weights_is_one_line_exit_2_and_writes_nothing(tmp_path, m
     assert not (tmp_path / "results").exists()
 
 
-def test_the_report_states_which_reference_runs_used_a_bf16_flow(tmp_path, monkeypatch):
-    monkeypatch.setattr(speed, "RESULTS", tmp_path)
-    (tmp_path / "speed").mkdir()
-    reference = tmp_path / "speed" / "reference_sr-x4.csv"
-    header = ",".join(speed.REFERENCE_COLUMNS)
-    reference.write_text(f"{header}\na.npy,38.0,0.9,3000,300,fp32,900,1\n")
+def test_the_report_states_which_reference_runs_used_a_bf16_flow():
     rows = [_timed_paper("paper (timed)", "2.0"), _fast("fast", "38.10", "12.00")]
-    assert "bf16" not in "\n".join(speed._compare_section("sr-x4", rows))
-    reference.write_text(f"{header}\na.npy,38.0,0.9,3000,300,bf16,900,1\nb.npy,37.0,0.9,3000,300,fp32,900,1\n")
-    text = "\n".join(speed._compare_section("sr-x4", rows))
+    fp32, bf16 = {"image": "a.npy", "flow_precision": "fp32"}, {"image": "a.npy", "flow_precision": "bf16"}
+    assert "bf16" not in "\n".join(speed._compare_section("sr-x4", rows, [fp32]))
+    text = "\n".join(speed._compare_section("sr-x4", rows, [bf16, {**fp32, "image": "b.npy"}]))
     assert "reference runs on a.npy ran its flow under bf16 autocast" in text and "b.npy" not in text
