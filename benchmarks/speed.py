@@ -12,7 +12,7 @@ Subcommands (every measurement runs in a fresh subprocess, so its peak RSS is it
   scaling    seconds per iteration and peak RSS of the fast recipe at several image sizes
              → results/speed/scaling_<task>.csv
   training   the fast training recipe for ``--minutes`` and the paper's for ``--ratio``× that long,
-             side by side: validation NLL, and the PSNR each prior gives on the validation image
+             side by side: validation NLL, and the PSNR each prior gives on ``--downstream`` images
              → results/speed/training_<task>.csv (+ each run's NLL curve)
 
 Each subcommand then rewrites ``results/speed.md`` from every CSV present (``report`` does only that).
@@ -23,7 +23,7 @@ observation, loading the prior and building or loading the operator excluded).
     python benchmarks/speed.py compare --task ct-lowdose --images runs/ct_data/test --limit 3
     python benchmarks/speed.py scaling --task ct-lowdose --images runs/ct_data/test/cranium_006.npy
     python benchmarks/speed.py training --task sr-x4 --images ../shared/data/sr/material/img_learn_material.png \
-        --validation ../shared/data/sr/material/img_val_material.png --minutes 10 --ratio 6
+        --validation ../shared/data/sr/material/img_val_material.png --downstream ../shared/data/sr/material/testset --minutes 10 --ratio 6
 """
 
 from __future__ import annotations
@@ -59,7 +59,8 @@ REFERENCE_COLUMNS = ("image", "psnr", "ssim", "seconds", "iterations", "flow_pre
 COMPARE_COLUMNS = ("image", "variant", "iterations_run", "iterations", "psnr", "seconds", "seconds_per_iteration",
                    "reference_psnr", "seconds_to_target", "peak_rss_mb", "threads")
 SCALING_COLUMNS = ("size", "backend", "seconds_per_iteration", "init_seconds", "peak_rss_mb", "threads")
-TRAINING_COLUMNS = ("recipe", "width", "budget_s", "steps", "seconds", "val_nll", "downstream_psnr", "peak_rss_mb", "threads")
+TRAINING_COLUMNS = ("recipe", "width", "bf16", "budget_s", "steps", "seconds", "val_nll", "downstream_psnr", "downstream_psnr_each",
+                    "peak_rss_mb", "threads")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -249,7 +250,10 @@ def run_scaling(args) -> None:
 
 
 def run_training(args) -> None:
-    """Fast and paper training recipes side by side (budgets ``minutes`` and ``ratio``·``minutes``)."""
+    """The fast and the paper training recipe one after the other, with budgets ``minutes`` and
+    ``ratio``·``minutes``; then the PSNR each prior gives on the downstream images (recipes already
+    recorded are skipped)."""
+    from patchnr.benchmark import image_files
     from patchnr.flow import FlowConfig
     from patchnr.train import FAST_WIDTH, TrainConfig
 
@@ -258,18 +262,23 @@ def run_training(args) -> None:
         "fast": (FlowConfig(hidden_width=FAST_WIDTH), replace(TrainConfig(), max_seconds=60 * args.minutes)),
         "paper": (FlowConfig(), replace(TrainConfig.paper(), max_seconds=60 * args.minutes * args.ratio)),
     }
+    downstream = image_files(args.downstream or [args.validation])[: args.limit]
     log = _log("training", args.task, TRAINING_COLUMNS)
+    recorded = {row["recipe"] for row in log.rows()}
     RUNS.mkdir(parents=True, exist_ok=True)
     for name, (flow, train) in recipes.items():
+        if name in recorded:
+            continue
         stem = f"training_{args.task}_{name}"
         spec = {"kind": "train", "images": [str(p) for p in _images(args)], "validation": args.validation, "threads": args.threads,
                 "flow": asdict(flow), "train": asdict(train), "checkpoint": str(RUNS / f"{stem}.pt"), "log_csv": str(RESULTS / "speed" / f"{stem}.csv")}
         trained = measure_in_child(spec)
-        solved = measure_in_child({**_spec(args, Path(args.validation), fast), "weights": spec["checkpoint"]})
-        log.append({"recipe": name, "width": flow.hidden_width, "budget_s": f"{train.max_seconds:.0f}", "steps": trained["steps"],
-                    "seconds": f"{trained['seconds']:.0f}", "val_nll": f"{trained['val_nll']:.4f}", "downstream_psnr": f"{solved['psnr']:.4f}",
+        psnrs = [measure_in_child({**_spec(args, image, fast), "weights": spec["checkpoint"]})["psnr"] for image in downstream]
+        log.append({"recipe": name, "width": flow.hidden_width, "bf16": train.bf16, "budget_s": f"{train.max_seconds:.0f}", "steps": trained["steps"],
+                    "seconds": f"{trained['seconds']:.0f}", "val_nll": f"{trained['val_nll']:.4f}",
+                    "downstream_psnr": f"{statistics.mean(psnrs):.4f}", "downstream_psnr_each": ";".join(f"{image.name}={value:.4f}" for image, value in zip(downstream, psnrs)),
                     "peak_rss_mb": f"{trained['peak_rss_mb']:.0f}", "threads": trained["threads"]})
-        print(f"{name}: val NLL {trained['val_nll']:.3f} after {trained['steps']} steps; PSNR {solved['psnr']:.2f} dB", flush=True)
+        print(f"{name}: val NLL {trained['val_nll']:.3f} after {trained['steps']} steps; mean PSNR {statistics.mean(psnrs):.2f} dB", flush=True)
 
 
 def _images(args) -> list[Path]:
@@ -416,11 +425,23 @@ def _scaling_section(task: str, rows: list[dict]) -> list[str]:
 
 def _training_section(task: str, rows: list[dict]) -> list[str]:
     lines = [f"## Training a prior, {task}", "",
-             "| recipe | width | budget (s) | steps | seconds | validation NLL | PSNR on the validation image (dB) | peak RSS (MB) | threads |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    lines += [f"| {r['recipe']} | {r['width']} | {r['budget_s']} | {r['steps']} | {r['seconds']} | {float(r['val_nll']):.3f} | "
-              f"{float(r['downstream_psnr']):.2f} | {r['peak_rss_mb']} | {r['threads']} |" for r in rows]
-    return lines + ["", "Validation NLL per step: `results/speed/training_<task>_<recipe>.csv`. The PSNR uses the task's fast solver recipe.", ""]
+             "| recipe | width | bf16 | budget (s) | steps | seconds | validation NLL | mean PSNR downstream (dB) | PSNR per image (dB) | peak RSS (MB) | threads |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['recipe']} | {r['width']} | {r['bf16']} | {r['budget_s']} | {r['steps']} | {r['seconds']} | {float(r['val_nll']):.3f} | "
+              f"{float(r['downstream_psnr']):.2f} | {r['downstream_psnr_each'].replace(';', ', ')} | {r['peak_rss_mb']} | {r['threads']} |" for r in rows]
+    lines += ["", "Validation NLL per step: `results/speed/training_<task>_<recipe>.csv`. The PSNR uses the task's fast solver recipe with each prior.", ""]
+    return lines + _training_verdict({row["recipe"]: row for row in rows})
+
+
+def _training_verdict(rows: dict[str, dict]) -> list[str]:
+    if not {"fast", "paper"} <= rows.keys():
+        return []
+    fast, paper = rows["fast"], rows["paper"]
+    nll_gap = float(fast["val_nll"]) - float(paper["val_nll"])
+    psnr_gap = float(fast["downstream_psnr"]) - float(paper["downstream_psnr"])
+    met = nll_gap <= 0 and psnr_gap >= 0 and float(fast["seconds"]) <= 600
+    return [f"Target (≤ 600 s, validation NLL at most the paper recipe's after {float(paper['budget_s']) / 60:.0f} min, mean downstream PSNR no lower): "
+            f"**{'met' if met else 'not met'}**: NLL {nll_gap:+.3f} nats per patch, PSNR {psnr_gap:+.2f} dB, fast recipe against paper recipe.", ""]
 
 
 def _ratio(paper: float | None, seconds: str) -> str:
@@ -461,6 +482,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         command.add_argument("--variants", type=_variant_names, default=list(LEVERS), help=f"compare: comma-separated, of {', '.join(LEVERS)}")
         command.add_argument("--sizes", type=lambda text: [int(v) for v in text.split(",")], default=[128, 256, 362, 512])
         command.add_argument("--validation", help="training: the validation image")
+        command.add_argument("--downstream", nargs="+", help="training: files or folders reconstructed with each prior (default: the validation image)")
         command.add_argument("--minutes", type=float, default=10.0, help="training: the fast recipe's budget")
         command.add_argument("--ratio", type=float, default=6.0, help="training: the paper recipe gets this many times the budget")
     commands.add_parser("report")

@@ -52,6 +52,8 @@ def _add_train(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int, help=f"Adam steps (fast: {train.steps})")
     parser.add_argument("--batch", type=int, help=f"patches per step (fast: {train.batch_size})")
     parser.add_argument("--lr", type=float, help=f"learning rate (fast: {train.lr}, cosine-decayed)")
+    parser.add_argument("--minutes", type=float, help="wall-clock budget: the run ends, annealed, after this long (or after --steps)")
+    parser.add_argument("--fp32", action="store_true", help="train the flow in fp32 (fast: bf16 autocast; the paper recipe is always fp32)")
     parser.add_argument("--checkpoint-every", type=int, help="steps between checkpoints")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoint at --out")
@@ -135,14 +137,17 @@ def resolve_device(name: str) -> torch.device:
 
 
 def _train(args: argparse.Namespace) -> None:
+    from .checkpoint import load_flow
     from .flow import FlowConfig
     from .io import load_image
     from .train import TrainConfig, train_flow
 
     _require_suffix(args.out, ".pt", "--out")
-    _require_positive(steps=args.steps, batch=args.batch, lr=args.lr, patch_size=args.patch_size, layers=args.layers, width=args.width, checkpoint_every=args.checkpoint_every)
+    _require_positive(steps=args.steps, batch=args.batch, lr=args.lr, patch_size=args.patch_size, layers=args.layers, width=args.width,
+                      checkpoint_every=args.checkpoint_every, minutes=args.minutes)
     base = TrainConfig.paper() if args.recipe == "paper" else TrainConfig()
-    overrides = {"steps": args.steps, "batch_size": args.batch, "lr": args.lr, "checkpoint_every": args.checkpoint_every}
+    overrides = {"steps": args.steps, "batch_size": args.batch, "lr": args.lr, "checkpoint_every": args.checkpoint_every,
+                 "max_seconds": 60 * args.minutes if args.minutes else None, "bf16": False if args.fp32 else None}
     config = replace(base, seed=args.seed, **{k: v for k, v in overrides.items() if v is not None})
     images = [torch.from_numpy(load_image(path))[None] for path in args.images]
     validation = torch.from_numpy(load_image(args.validation))[None] if args.validation else None
@@ -153,7 +158,8 @@ def _train(args: argparse.Namespace) -> None:
             raise PatchNRError(f"{path}: image {tuple(image.shape[1:])} is smaller than the patch size {args.patch_size}")
     start = time.perf_counter()
     train_flow(images, flow_config, config, validation, checkpoint=args.out, log_csv=args.log or args.out.with_suffix(".csv"), resume=args.resume)
-    print(f"saved {args.out} ({config.steps} steps, {time.perf_counter() - start:.0f} s)")
+    _, metadata = load_flow(args.out)
+    print(f"saved {args.out} ({metadata['step']} steps, {time.perf_counter() - start:.0f} s)")
 
 
 def _reconstruct(args: argparse.Namespace) -> None:

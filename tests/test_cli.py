@@ -157,6 +157,21 @@ def test_train_then_resume(tmp_path, capsys):
     assert payload["format_version"] == 1 and payload["metadata"]["step"] == 20 and payload["config"]["hidden_width"] == 8
 
 
+def test_train_minutes_budget_ends_the_run_and_fp32_is_recorded(tmp_path, capsys):
+    np.save(tmp_path / "a.npy", texture(32, seed=1))
+    assert run_cli("train", tmp_path / "a.npy", "--out", tmp_path / "p.pt", "--layers", "1", "--width", "8",
+                   "--steps", "100000", "--minutes", "0.001", "--fp32") == 0
+    payload = torch.load(tmp_path / "p.pt", weights_only=True)
+    assert payload["metadata"]["step"] < 100000 and payload["metadata"]["train_config"]["bf16"] is False
+    assert f"({payload['metadata']['step']} steps" in capsys.readouterr().out
+
+
+def test_train_negative_minutes_is_a_user_error(tmp_path, capsys):
+    np.save(tmp_path / "a.npy", texture(32, seed=1))
+    code = run_cli("train", tmp_path / "a.npy", "--out", tmp_path / "p.pt", "--minutes", "-1")
+    assert_user_error(capsys, code, tmp_path / "p.pt")
+
+
 def test_train_missing_image(tmp_path, capsys):
     code = run_cli("train", tmp_path / "none.png", "--out", tmp_path / "p.pt", "--steps", "1")
     assert_user_error(capsys, code, tmp_path / "p.pt")

@@ -105,3 +105,23 @@ def test_the_report_states_which_reference_runs_used_a_bf16_flow():
     assert "bf16" not in "\n".join(speed._compare_section("sr-x4", rows, [fp32]))
     text = "\n".join(speed._compare_section("sr-x4", rows, [bf16, {**fp32, "image": "b.npy"}]))
     assert "reference runs on a.npy ran its flow under bf16 autocast" in text and "b.npy" not in text
+
+
+def _training_row(recipe: str, seconds: str, val_nll: str, psnr: str) -> dict:
+    return {"recipe": recipe, "width": "256", "bf16": "True", "budget_s": "600" if recipe == "fast" else "3600", "steps": "100",
+            "seconds": seconds, "val_nll": val_nll, "downstream_psnr": psnr, "downstream_psnr_each": f"a.png={psnr};b.png={psnr}",
+            "peak_rss_mb": "500", "threads": "2"}
+
+
+@pytest.mark.parametrize("fast, verdict", [
+    (("590", "-134.1", "28.60"), "**met**: NLL -0.100 nats per patch, PSNR +0.02 dB"),
+    (("590", "-133.9", "28.60"), "**not met**"),  # NLL above the paper recipe's
+    (("590", "-134.1", "28.57"), "**not met**"),  # downstream PSNR lower
+    (("601", "-134.1", "28.60"), "**not met**"),  # over the 10-minute budget
+])
+def test_training_verdict_needs_time_nll_and_psnr(fast, verdict):
+    rows = [_training_row("fast", *fast), _training_row("paper", "3600", "-134.0", "28.58")]
+    text = "\n".join(speed._training_section("sr-x4", rows))
+    assert verdict in text
+    assert "a.png=28.58, b.png=28.58" in text
+    assert speed._training_verdict({"fast": rows[0]}) == []
