@@ -35,6 +35,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -43,6 +44,8 @@ RESULTS = Path(__file__).resolve().parents[1] / "results"
 RUNS = Path(__file__).resolve().parents[1] / "runs" / "speed"  # trained priors (not published)
 TARGET_GAP_DB = 0.2  # "within 0.2 dB of the paper recipe's final PSNR"
 SCALING_ITERATIONS = 6
+TRAINING_TARGET_S = 600.0  # "≤ 10 min to a validation NLL at least as low as the paper recipe's in 6× that time"
+TRAINING_MARGIN_S = 15.0  # the fast run's budget is this much shorter: its last step, validation and checkpoint fit in the target
 CPU_TARGETS = {"ct-lowdose": (60.0, 45.0), "sr-x4": (90.0, 45.0)}  # (seconds to target, speed-up) on every image
 
 # Fast-recipe variants measured as levers, each the fast recipe with one lever taken back.
@@ -126,7 +129,8 @@ def measure(spec: dict) -> dict:
 
 
 def measure_training(spec: dict) -> dict:
-    """Train one prior described by ``spec``; steps, seconds and final validation NLL from its CSV log."""
+    """Train one prior described by ``spec``: wall-clock seconds of the whole run (loading the images,
+    validating and checkpointing included), and the steps and final validation NLL from its CSV log."""
     import torch
 
     from patchnr.flow import FlowConfig
@@ -135,10 +139,12 @@ def measure_training(spec: dict) -> dict:
 
     torch.set_num_threads(spec["threads"])
     as_tensor = lambda path: torch.from_numpy(load_image(path))[None]  # noqa: E731
+    started = time.perf_counter()
     train_flow([as_tensor(path) for path in spec["images"]], FlowConfig(**spec["flow"]), TrainConfig(**spec["train"]),
                validation_image=as_tensor(spec["validation"]), checkpoint=spec["checkpoint"], log_csv=spec["log_csv"], progress=False)
+    seconds = time.perf_counter() - started
     last = _read(Path(spec["log_csv"]))[-1]
-    return {"steps": int(last["step"]), "seconds": float(last["seconds"]), "val_nll": float(last["val_nll"]),
+    return {"steps": int(last["step"]), "seconds": seconds, "val_nll": float(last["val_nll"]),
             "threads": torch.get_num_threads(), "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
@@ -250,8 +256,8 @@ def run_scaling(args) -> None:
 
 
 def run_training(args) -> None:
-    """The fast and the paper training recipe one after the other, with budgets ``minutes`` and
-    ``ratio``·``minutes``; then the PSNR each prior gives on the downstream images (recipes already
+    """The fast and the paper training recipe one after the other, with budgets ``minutes`` (less
+    ``TRAINING_MARGIN_S``) and ``ratio``·``minutes``; then the PSNR each prior gives on the downstream images (recipes already
     recorded are skipped)."""
     from patchnr.benchmark import image_files
     from patchnr.flow import FlowConfig
@@ -259,7 +265,7 @@ def run_training(args) -> None:
 
     _, fast = _recipes(args.task)
     recipes = {
-        "fast": (FlowConfig(hidden_width=FAST_WIDTH), replace(TrainConfig(), max_seconds=60 * args.minutes)),
+        "fast": (FlowConfig(hidden_width=FAST_WIDTH), replace(TrainConfig(), max_seconds=60 * args.minutes - TRAINING_MARGIN_S)),
         "paper": (FlowConfig(), replace(TrainConfig.paper(), max_seconds=60 * args.minutes * args.ratio)),
     }
     downstream = image_files(args.downstream or [args.validation])[: args.limit]
@@ -428,9 +434,14 @@ def _training_section(task: str, rows: list[dict]) -> list[str]:
              "| recipe | width | bf16 | budget (s) | steps | seconds | validation NLL | mean PSNR downstream (dB) | PSNR per image (dB) | peak RSS (MB) | threads |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     lines += [f"| {r['recipe']} | {r['width']} | {r['bf16']} | {r['budget_s']} | {r['steps']} | {r['seconds']} | {float(r['val_nll']):.3f} | "
-              f"{float(r['downstream_psnr']):.2f} | {r['downstream_psnr_each'].replace(';', ', ')} | {r['peak_rss_mb']} | {r['threads']} |" for r in rows]
+              f"{float(r['downstream_psnr']):.2f} | {_per_image(r['downstream_psnr_each'])} | {r['peak_rss_mb']} | {r['threads']} |" for r in rows]
     lines += ["", "Validation NLL per step: `results/speed/training_<task>_<recipe>.csv`. The PSNR uses the task's fast solver recipe with each prior.", ""]
     return lines + _training_verdict({row["recipe"]: row for row in rows})
+
+
+def _per_image(text: str) -> str:
+    """``a.png=28.5812;b.png=27.1`` → ``a.png 28.58, b.png 27.10``."""
+    return ", ".join(f"{name} {float(value):.2f}" for name, value in (item.split("=") for item in text.split(";")))
 
 
 def _training_verdict(rows: dict[str, dict]) -> list[str]:
@@ -439,8 +450,8 @@ def _training_verdict(rows: dict[str, dict]) -> list[str]:
     fast, paper = rows["fast"], rows["paper"]
     nll_gap = float(fast["val_nll"]) - float(paper["val_nll"])
     psnr_gap = float(fast["downstream_psnr"]) - float(paper["downstream_psnr"])
-    met = nll_gap <= 0 and psnr_gap >= 0 and float(fast["seconds"]) <= 600
-    return [f"Target (≤ 600 s, validation NLL at most the paper recipe's after {float(paper['budget_s']) / 60:.0f} min, mean downstream PSNR no lower): "
+    met = nll_gap <= 0 and psnr_gap >= 0 and float(fast["seconds"]) <= TRAINING_TARGET_S
+    return [f"Target (≤ {TRAINING_TARGET_S:.0f} s, validation NLL at most the paper recipe's after {float(paper['budget_s']) / 60:.0f} min, mean downstream PSNR no lower): "
             f"**{'met' if met else 'not met'}**: NLL {nll_gap:+.3f} nats per patch, PSNR {psnr_gap:+.2f} dB, fast recipe against paper recipe.", ""]
 
 

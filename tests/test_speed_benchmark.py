@@ -123,5 +123,5 @@ def test_training_verdict_needs_time_nll_and_psnr(fast, verdict):
     rows = [_training_row("fast", *fast), _training_row("paper", "3600", "-134.0", "28.58")]
     text = "\n".join(speed._training_section("sr-x4", rows))
     assert verdict in text
-    assert "a.png=28.58, b.png=28.58" in text
+    assert "a.png 28.58, b.png 28.58" in text
     assert speed._training_verdict({"fast": rows[0]}) == []
