@@ -11,8 +11,8 @@ Subcommands (every measurement runs in a fresh subprocess, so its peak RSS is it
              → results/speed/compare_<task>.csv
   scaling    seconds per iteration and peak RSS of the fast recipe at several image sizes
              → results/speed/scaling_<task>.csv
-  training   the fast training recipe for ``--minutes`` and the paper's for ``--ratio``× that long,
-             side by side: validation NLL, and the PSNR each prior gives on ``--downstream`` images
+  training   the fast training recipe for ``--minutes`` and the paper's for ``--ratio``× that long
+             (``--recipes``; ``fast-fp32`` is the bf16 lever taken back), side by side: validation NLL, and the PSNR each prior gives on ``--downstream`` images
              → results/speed/training_<task>.csv (+ each run's NLL curve)
 
 Each subcommand then rewrites ``results/speed.md`` from every CSV present (``report`` does only that).
@@ -46,6 +46,7 @@ TARGET_GAP_DB = 0.2  # "within 0.2 dB of the paper recipe's final PSNR"
 SCALING_ITERATIONS = 6
 TRAINING_TARGET_S = 600.0  # "≤ 10 min to a validation NLL at least as low as the paper recipe's in 6× that time"
 TRAINING_MARGIN_S = 15.0  # the fast run's budget is this much shorter: its last step, validation and checkpoint fit in the target
+TRAINING_RECIPES = ("fast", "fast-fp32", "paper")  # see ``training_recipes``
 CPU_TARGETS = {"ct-lowdose": (60.0, 45.0), "sr-x4": (90.0, 45.0)}  # (seconds to target, speed-up) on every image
 
 # Fast-recipe variants measured as levers, each the fast recipe with one lever taken back.
@@ -255,24 +256,31 @@ def run_scaling(args) -> None:
         print(f"{size}²: {seconds_per_iteration(out['seconds']):.3f} s/iteration, {out['peak_rss_mb']:.0f} MB", flush=True)
 
 
-def run_training(args) -> None:
-    """The fast and the paper training recipe one after the other, with budgets ``minutes`` (less
-    ``TRAINING_MARGIN_S``) and ``ratio``·``minutes``; then the PSNR each prior gives on the downstream images (recipes already
-    recorded are skipped)."""
-    from patchnr.benchmark import image_files
+def training_recipes(minutes: float, ratio: float) -> dict:
+    """name → (FlowConfig, TrainConfig): the fast recipe with a budget ``TRAINING_MARGIN_S`` short of
+    ``minutes``, the same in fp32 (a lever), and the paper's recipe with ``ratio``·``minutes``."""
     from patchnr.flow import FlowConfig
     from patchnr.train import FAST_WIDTH, TrainConfig
 
+    fast = replace(TrainConfig(), max_seconds=60 * minutes - TRAINING_MARGIN_S)
+    return {"fast": (FlowConfig(hidden_width=FAST_WIDTH), fast),
+            "fast-fp32": (FlowConfig(hidden_width=FAST_WIDTH), replace(fast, bf16=False)),
+            "paper": (FlowConfig(), replace(TrainConfig.paper(), max_seconds=60 * minutes * ratio))}
+
+
+def run_training(args) -> None:
+    """The chosen training recipes one after the other, then the PSNR each prior gives on the
+    downstream images with the task's fast solver recipe (recipes already recorded are skipped)."""
+    from patchnr.benchmark import image_files
+
     _, fast = _recipes(args.task)
-    recipes = {
-        "fast": (FlowConfig(hidden_width=FAST_WIDTH), replace(TrainConfig(), max_seconds=60 * args.minutes - TRAINING_MARGIN_S)),
-        "paper": (FlowConfig(), replace(TrainConfig.paper(), max_seconds=60 * args.minutes * args.ratio)),
-    }
+    recipes = training_recipes(args.minutes, args.ratio)
     downstream = image_files(args.downstream or [args.validation])[: args.limit]
     log = _log("training", args.task, TRAINING_COLUMNS)
     recorded = {row["recipe"] for row in log.rows()}
     RUNS.mkdir(parents=True, exist_ok=True)
-    for name, (flow, train) in recipes.items():
+    for name in args.recipes:
+        flow, train = recipes[name]
         if name in recorded:
             continue
         stem = f"training_{args.task}_{name}"
@@ -475,6 +483,14 @@ def _variant_names(text: str) -> list[str]:
     return names
 
 
+def _training_recipe_names(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",")]
+    unknown = [name for name in names if name not in TRAINING_RECIPES]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown training recipe(s) {unknown}; choose from {', '.join(TRAINING_RECIPES)}")
+    return names
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -496,6 +512,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         command.add_argument("--downstream", nargs="+", help="training: files or folders reconstructed with each prior (default: the validation image)")
         command.add_argument("--minutes", type=float, default=10.0, help="training: the fast recipe's budget")
         command.add_argument("--ratio", type=float, default=6.0, help="training: the paper recipe gets this many times the budget")
+        command.add_argument("--recipes", type=_training_recipe_names, default=["fast", "paper"], help=f"training: comma-separated, of {', '.join(TRAINING_RECIPES)}")
     commands.add_parser("report")
     commands.add_parser("_measure").add_argument("spec")
     return parser.parse_args(argv)

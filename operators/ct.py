@@ -391,8 +391,8 @@ class RayTransform(nn.Module):
         if self.backend == "sparse":
             self._angle_blocks = angle_blocks(self.output_shape[0])
             for j, (block, block_t) in enumerate(load_system_blocks(geometry)):
-                self.register_buffer(f"block{j}", block.to_torch(), persistent=False)
-                self.register_buffer(f"block{j}_t", block_t.to_torch(), persistent=False)
+                self.register_buffer(_block_name(j, transposed=False), block.to_torch(), persistent=False)
+                self.register_buffer(_block_name(j, transposed=True), block_t.to_torch(), persistent=False)
         self.register_buffer("fbp_filter", torch.from_numpy(fbp_filter_matrix(self._odl)), persistent=False)
         self.to(device)
 
@@ -416,7 +416,7 @@ class RayTransform(nn.Module):
         """Entries stored for the system matrix A, ASTRA's few explicit zeros included (sparse backend; None otherwise)."""
         if self.backend != "sparse":
             return None
-        return sum(getattr(self, f"block{j}").values().numel() for j in range(len(self._angle_blocks)))
+        return sum(self._system_block(j).values().numel() for j in range(len(self._angle_blocks)))
 
     def measurement_blocks(self, y: Tensor) -> list[tuple[Callable[[Tensor], Tensor], Tensor]]:
         """Pairs (x ↦ A_j x, y_j) over the interleaved angle blocks j of a sinogram y (B×C×A×D), for
@@ -428,13 +428,17 @@ class RayTransform(nn.Module):
     def _apply_block(self, j: int, x: Tensor) -> Tensor:
         return _LinearMap.apply(x, partial(self._project_block, j), partial(self._backproject_block, j))
 
+    def _system_block(self, j: int, transposed: bool = False) -> Tensor:
+        """The sparse rows of A for angle block j (angles of the block × detector bins, flattened), or Aᵀ's."""
+        return getattr(self, _block_name(j, transposed))
+
     def _project_block(self, j: int, x: Tensor) -> Tensor:
         self._check(x, self.input_shape, "image")
-        block = getattr(self, f"block{j}")
+        block = self._system_block(j)
         return _sparse_apply(block, x, (block.shape[0] // self.output_shape[1], self.output_shape[1]))
 
     def _backproject_block(self, j: int, y: Tensor) -> Tensor:
-        return _sparse_apply(getattr(self, f"block{j}_t"), y, self.input_shape)
+        return _sparse_apply(self._system_block(j, transposed=True), y, self.input_shape)
 
     def _project(self, x: Tensor) -> Tensor:
         self._check(x, self.input_shape, "image")
@@ -465,6 +469,11 @@ class RayTransform(nn.Module):
 
     def extra_repr(self) -> str:
         return f"geometry={self.geometry}, backend={self.backend!r}"
+
+
+def _block_name(j: int, transposed: bool) -> str:
+    """Buffer name of the sparse system block j (``block3``) or of its transpose (``block3_t``)."""
+    return f"block{j}_t" if transposed else f"block{j}"
 
 
 def _sparse_apply(matrix: Tensor, x: Tensor, out_shape: tuple[int, int]) -> Tensor:

@@ -125,3 +125,14 @@ def test_training_verdict_needs_time_nll_and_psnr(fast, verdict):
     assert verdict in text
     assert "a.png 28.58, b.png 28.58" in text
     assert speed._training_verdict({"fast": rows[0]}) == []
+
+
+def test_training_recipes_budget_the_fast_run_inside_the_target():
+    recipes = speed.training_recipes(minutes=10, ratio=6)
+    assert set(recipes) == set(speed.TRAINING_RECIPES)
+    (fast_flow, fast), (_, fp32), (paper_flow, paper) = recipes["fast"], recipes["fast-fp32"], recipes["paper"]
+    assert fast.max_seconds == 600 - speed.TRAINING_MARGIN_S and fast.bf16 and fast_flow.hidden_width == 256
+    assert fp32 == replace(fast, bf16=False)
+    assert paper.max_seconds == 3600 and not paper.bf16 and paper.batch_size == 32 and paper_flow.hidden_width == 512
+    with pytest.raises(SystemExit):
+        speed.parse_args(["training", "--images", "a.png", "--recipes", "fast,slow"])
