@@ -475,20 +475,15 @@ def _fmt(value: str) -> str:
 # Command line
 
 
-def _variant_names(text: str) -> list[str]:
-    names = [name.strip() for name in text.split(",")]
-    unknown = [name for name in names if name not in LEVERS]
-    if unknown:
-        raise argparse.ArgumentTypeError(f"unknown variant(s) {unknown}; choose from {list(LEVERS)}")
-    return names
-
-
-def _training_recipe_names(text: str) -> list[str]:
-    names = [name.strip() for name in text.split(",")]
-    unknown = [name for name in names if name not in TRAINING_RECIPES]
-    if unknown:
-        raise argparse.ArgumentTypeError(f"unknown training recipe(s) {unknown}; choose from {', '.join(TRAINING_RECIPES)}")
-    return names
+def _comma_separated(choices, what: str):
+    """An argparse ``type`` for a comma-separated list of names out of ``choices``."""
+    def parse(text: str) -> list[str]:
+        names = [name.strip() for name in text.split(",")]
+        unknown = [name for name in names if name not in choices]
+        if unknown:
+            raise argparse.ArgumentTypeError(f"unknown {what} {unknown}; choose from {', '.join(choices)}")
+        return names
+    return parse
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -506,13 +501,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         command.add_argument("--paper-iterations", type=int, default=10)
         command.add_argument("--reference-bf16", action="store_true", help="reference: the paper recipe with its flow under bf16 autocast (stated in the report)")
         command.add_argument("--paper-weights", default=None, help="compare: prior that times the paper recipe (give one of the paper's 512 width)")
-        command.add_argument("--variants", type=_variant_names, default=list(LEVERS), help=f"compare: comma-separated, of {', '.join(LEVERS)}")
+        command.add_argument("--variants", type=_comma_separated(LEVERS, "variant(s)"), default=list(LEVERS), help=f"compare: comma-separated, of {', '.join(LEVERS)}")
         command.add_argument("--sizes", type=lambda text: [int(v) for v in text.split(",")], default=[128, 256, 362, 512])
         command.add_argument("--validation", help="training: the validation image")
         command.add_argument("--downstream", nargs="+", help="training: files or folders reconstructed with each prior (default: the validation image)")
         command.add_argument("--minutes", type=float, default=10.0, help="training: the fast recipe's budget")
         command.add_argument("--ratio", type=float, default=6.0, help="training: the paper recipe gets this many times the budget")
-        command.add_argument("--recipes", type=_training_recipe_names, default=["fast", "paper"], help=f"training: comma-separated, of {', '.join(TRAINING_RECIPES)}")
+        command.add_argument("--recipes", type=_comma_separated(TRAINING_RECIPES, "training recipe(s)"), default=["fast", "paper"], help=f"training: comma-separated, of {', '.join(TRAINING_RECIPES)}")
     commands.add_parser("report")
     commands.add_parser("_measure").add_argument("spec")
     return parser.parse_args(argv)
