@@ -443,7 +443,8 @@ def _training_section(task: str, rows: list[dict]) -> list[str]:
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     lines += [f"| {r['recipe']} | {r['width']} | {r['bf16']} | {r['budget_s']} | {r['steps']} | {r['seconds']} | {float(r['val_nll']):.3f} | "
               f"{float(r['downstream_psnr']):.2f} | {_per_image(r['downstream_psnr_each'])} | {r['peak_rss_mb']} | {r['threads']} |" for r in rows]
-    lines += ["", "Validation NLL per step: `results/speed/training_<task>_<recipe>.csv`. The PSNR uses the task's fast solver recipe with each prior.", ""]
+    lines += ["", "Validation NLL per step: `results/speed/training_<task>_<recipe>.csv`. The PSNR uses the task's fast solver recipe with each prior.",
+              "`fast-fp32` is the fast recipe with the bf16 lever taken back (same budget).", ""]
     return lines + _training_verdict({row["recipe"]: row for row in rows})
 
 
