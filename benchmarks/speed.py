@@ -12,7 +12,8 @@ Subcommands (every measurement runs in a fresh subprocess, so its peak RSS is it
   scaling    seconds per iteration and peak RSS of the fast recipe at several image sizes
              → results/speed/scaling_<task>.csv
   training   the fast training recipe for ``--minutes`` and the paper's for ``--ratio``× that long
-             (``--recipes``; ``fast-fp32`` is the bf16 lever taken back), side by side: validation NLL, and the PSNR each prior gives on ``--downstream`` images
+             (``--recipes``; ``fast-fp32`` is the bf16 lever taken back), side by side: validation
+             NLL, and the PSNR each prior gives on ``--downstream`` images
              → results/speed/training_<task>.csv (+ each run's NLL curve)
 
 Each subcommand then rewrites ``results/speed.md`` from every CSV present (``report`` does only that).
