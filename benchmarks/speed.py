@@ -281,9 +281,9 @@ def run_training(args) -> None:
     recorded = {row["recipe"] for row in log.rows()}
     RUNS.mkdir(parents=True, exist_ok=True)
     for name in args.recipes:
-        flow, train = recipes[name]
         if name in recorded:
             continue
+        flow, train = recipes[name]
         stem = f"training_{args.task}_{name}"
         spec = {"kind": "train", "images": [str(p) for p in _images(args)], "validation": args.validation, "threads": args.threads,
                 "flow": asdict(flow), "train": asdict(train), "checkpoint": str(RUNS / f"{stem}.pt"), "log_csv": str(RESULTS / "speed" / f"{stem}.csv")}

@@ -93,9 +93,8 @@ def train_flow(
     log = _CsvLog(log_csv, append=resume and start > 0)
     flow.train()
     bar = tqdm(range(start, train_config.steps), desc="train", disable=not progress, initial=start, total=train_config.steps)
-    running, started = None, time.perf_counter()
+    running, started, fraction = None, time.perf_counter(), train_config.progress(start, 0.0)
     for step in bar:
-        fraction = train_config.progress(step, time.perf_counter() - started)
         optimizer.param_groups[0]["lr"] = train_config.lr * train_config.lr_factor(fraction)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=train_config.bf16):
             loss = flow.nll(pool.sample(train_config.batch_size, generator)).mean()
@@ -106,7 +105,8 @@ def train_flow(
         optimizer.step()
         running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
         done = step + 1
-        last = done == train_config.steps or train_config.progress(done, time.perf_counter() - started) >= 1.0
+        fraction = train_config.progress(done, time.perf_counter() - started)  # also sets the next step's lr
+        last = done == train_config.steps or fraction >= 1.0
         if val_patches is not None and (done % train_config.validate_every == 0 or last):
             val = validation_nll(flow, val_patches)
             log.write(step=done, train_nll=running, val_nll=val)
