@@ -74,13 +74,14 @@ TRAINING_COLUMNS = ("recipe", "width", "bf16", "budget_s", "steps", "seconds", "
 
 def _scaled_task(task_name: str, size: int | None, backend: str):
     """The task; for CT with ``size`` a geometry with LoDoPaB's angle and detector density."""
-    from operators.ct import CTGeometry
-    from patchnr.tasks import ct_task, get_task
+    from patchnr.operators.ct import CTGeometry
+    from patchnr.tasks import ct_limited, ct_lowdose, get_task
 
     if size is None or task_name == "sr-x4":
-        return get_task(task_name, backend)
+        return get_task(task_name, backend=backend if task_name != "sr-x4" else None)
     scale = size / 362
-    return ct_task(task_name, backend, geometry=CTGeometry(size, round(1000 * scale), round(513 * scale)))
+    module = ct_limited if task_name == "ct-limited" else ct_lowdose
+    return module.make_task(backend, geometry=CTGeometry(size, round(1000 * scale), round(513 * scale)))
 
 
 def _ground_truth(path: str, size: int | None):

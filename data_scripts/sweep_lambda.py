@@ -6,7 +6,8 @@
 Each (λ[, ε], image) is one benchmark case (``patchnr.benchmark.run_case``: same simulation seeds,
 solver and metrics as ``patchnr benchmark``). Writes results/lambda_sweep_<task>_<method>.csv (one
 row per case) and .md (mean PSNR/SSIM per setting, best by mean PSNR), rewritten after every setting.
-The chosen values go into ``TV_DEFAULTS`` / ``EPLL_LAMBDA`` by hand.
+λ is in units of the task's data term (its noise model's NLL). The chosen values go into the task
+file (``TV``, ``EPLL_LAM`` in ``patchnr/tasks/<task>.py``) by hand.
 """
 
 from __future__ import annotations
@@ -20,13 +21,15 @@ from pathlib import Path
 
 import numpy as np
 
-from patchnr.baselines.epll import EPLL_LAMBDA, runs_dir, task_gmm
-from patchnr.baselines.tv import TV_DEFAULTS
 from patchnr.benchmark import Case, cached_task, case_seed, image_files, run_case
 from patchnr.io import atomic_path, load_image
+from patchnr.priors.gmm import load_gmm
+from patchnr.tasks import bundled_file
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"  # ../shared beside the checkout
-VALIDATION = {"sr-x4": [str(SHARED / "data/sr/material/img_val_material.png")], "ct-lowdose": ["ct_data/val"], "ct-limited": ["ct_data/val"]}
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"  # ../shared beside the checkout
+VALIDATION = {"sr-x4": [SHARED / "data/sr/material/img_val_material.png"], "ct-lowdose": [REPO / "runs/ct_data/val"],
+              "ct-limited": [REPO / "runs/ct_data/val"]}
 COLUMNS = ("lam", "eps", "image", "psnr", "ssim", "runtime_s")
 
 
@@ -35,7 +38,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--task", required=True, choices=sorted(VALIDATION))
     parser.add_argument("--method", required=True, choices=("tv", "epll"))
     parser.add_argument("--lams", required=True, help="comma list of λ")
-    parser.add_argument("--eps", help="comma list of TV ε (tv only; default: TV_DEFAULTS)")
+    parser.add_argument("--eps", help="comma list of TV ε (tv only; default: the task's)")
     parser.add_argument("--images", nargs="+", type=Path, help="validation images (default: the task's validation set)")
     parser.add_argument("--limit", type=int, help="only the first N validation images")
     parser.add_argument("--iterations", type=int, help="override the solver iterations")
@@ -50,7 +53,7 @@ def settings_grid(args: argparse.Namespace) -> list[tuple[float, float | None, d
     """(λ, ε, case settings) for every point of the sweep."""
     lams = [float(v) for v in args.lams.split(",")]
     if args.method == "tv":
-        base = TV_DEFAULTS[args.task]
+        base = cached_task(args.task).tv
         eps_values = [float(v) for v in args.eps.split(",")] if args.eps else [base.eps]
         extra = {"iterations": args.iterations} if args.iterations else {}
         return [(lam, eps, {**asdict(base), "lam": lam, "eps": eps, **extra}) for eps in eps_values for lam in lams]
@@ -88,10 +91,9 @@ def write_reports(args: argparse.Namespace, rows: list[dict], command: str) -> N
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    defaults = [p if Path(p).is_absolute() else runs_dir() / p for p in VALIDATION[args.task]]
-    files = image_files(args.images or defaults)[: args.limit]
+    files = image_files(args.images or VALIDATION[args.task])[: args.limit]
     images = {path.name: load_image(path) for path in files}
-    assets = {"gmm": task_gmm(args.task)[0]} if args.method == "epll" else {}
+    assets = {"gmm": load_gmm(bundled_file(cached_task(args.task).gmm_file))} if args.method == "epll" else {}
     command = "python data_scripts/sweep_lambda.py " + " ".join(sys.argv[1:] if argv is None else argv)
     rows = previous_rows(args) if args.extend else []
     seen = {(r["lam"], r["eps"], r["image"]) for r in rows}

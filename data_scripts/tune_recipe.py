@@ -34,7 +34,7 @@ def main() -> None:
     truth = torch.from_numpy(load_image(args.image))[None, None]
     observation = task.simulate(truth, 1)
     init = task.initialise(observation)
-    report(args.log, f"{args.task} {args.image} (prior {weights}): {task.baseline_name} {psnr(init, truth):.3f} dB, SSIM {ssim(init, truth):.4f}")
+    report(args.log, f"{args.task} {args.image} (prior {weights}): {task.baseline} {psnr(init, truth):.3f} dB, SSIM {ssim(init, truth):.4f}")
     for fields in json.loads(args.recipes):
         result = task.solve(observation, flow, Recipe(**fields), ground_truth=truth, seed=0, init=init, progress=False)
         trajectory = [round(result.psnr[i], 2) for i in range(0, len(result.psnr), max(1, len(result.psnr) // 8))]

@@ -1,13 +1,15 @@
-"""Forward operators for patchnr: any differentiable callable x ↦ Ax (see ``operators.base``)."""
+"""Forward operators (``patchnr.operators``): the contract of ``base.Operator``, one file per operator."""
 
-from .base import ForwardOperator, initial_guess
+from .base import FunctionOperator, Operator, as_operator, initial_guess
 from .superres import GaussianDownsample, gaussian_kernel, superresolution_x2_zero_shot, superresolution_x4
 
 __all__ = [
-    "ForwardOperator",
-    "initial_guess",
+    "FunctionOperator",
     "GaussianDownsample",
+    "Operator",
+    "as_operator",
     "gaussian_kernel",
-    "superresolution_x4",
+    "initial_guess",
     "superresolution_x2_zero_shot",
+    "superresolution_x4",
 ]

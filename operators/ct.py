@@ -31,10 +31,10 @@ from typing import Callable
 
 import numpy as np
 import torch
-from torch import nn
 
-from patchnr.errors import PatchNRError
-from patchnr.io import atomic_path
+from ..errors import PatchNRError
+from ..io import atomic_path
+from .base import Operator, Shape
 
 FBP_FILTER = "Hann"
 FBP_FREQUENCY_SCALING = 0.641025641025641
@@ -87,6 +87,21 @@ class CTGeometry:
     def full_sinogram_shape(self) -> tuple[int, int]:
         """(all angles, detectors): the sinogram before ``angle_indices`` keeps some of its rows."""
         return (self.num_angles, self.num_detectors)
+
+    def range_shape(self, image_shape: Shape) -> Shape:
+        """The sinogram's size (A, D); ``ValueError`` unless ``image_shape`` is the geometry's."""
+        if tuple(image_shape) != tuple(self.image_shape):
+            raise ValueError(f"expects an image of shape {tuple(self.image_shape)}")
+        return tuple(self.sinogram_shape)
+
+    def domain_shape(self, observation_shape: Shape) -> Shape:
+        """The image's size (H, W); ``ValueError`` unless ``observation_shape`` is the sinogram's."""
+        if tuple(observation_shape) != tuple(self.sinogram_shape):
+            accepted = str(self.sinogram_shape)
+            if self.full_sinogram_shape != self.sinogram_shape:
+                accepted += f", or a full {self.full_sinogram_shape} one"
+            raise ValueError(f"expects a sinogram of shape {accepted}")
+        return tuple(self.image_shape)
 
     @property
     def kept_rows(self) -> slice:
@@ -366,7 +381,7 @@ def resolve_backend(backend: str, device: torch.device) -> str:
     return backend
 
 
-class RayTransform(nn.Module):
+class RayTransform(Operator):
     """x (B×C×H×W) ↦ A x (B×C×A×D), differentiable; ``adjoint`` is Aᵀ; ``fbp`` is ODL's Hann FBP.
 
     Args:
@@ -395,6 +410,12 @@ class RayTransform(nn.Module):
                 self.register_buffer(_block_name(j, transposed=True), block_t.to_torch(), persistent=False)
         self.register_buffer("fbp_filter", torch.from_numpy(fbp_filter_matrix(self._odl)), persistent=False)
         self.to(device)
+
+    def range_shape(self, image_shape: Shape) -> Shape:
+        return self.geometry.range_shape(image_shape)
+
+    def domain_shape(self, observation_shape: Shape) -> Shape:
+        return self.geometry.domain_shape(observation_shape)
 
     def forward(self, x: Tensor) -> Tensor:
         """A x: B×C×H×W → B×C×A×D (line integrals in metres), differentiable (gradient Aᵀ)."""

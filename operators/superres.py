@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import nn
+
+from .base import Operator, Shape
 
 
 def gaussian_kernel(size: int, sigma: float) -> torch.Tensor:
@@ -15,7 +16,7 @@ def gaussian_kernel(size: int, sigma: float) -> torch.Tensor:
     return (kernel / kernel.sum()).float()
 
 
-class GaussianDownsample(nn.Module):
+class GaussianDownsample(Operator):
     """A x = (k ∗ x) sampled every ``stride`` pixels, on B×C×H×W images in [0, 1].
 
     boundary='periodic' (the paper's ×4 operator): the first k−1 rows, then columns, are appended
@@ -40,6 +41,19 @@ class GaussianDownsample(nn.Module):
         if self.boundary == "periodic":
             return size * self.stride
         return (size - 1) * self.stride + self.kernel_size
+
+    def range_shape(self, image_shape: Shape) -> Shape:
+        """The low-resolution size of an H×W image; ``ValueError`` if it is smaller than the kernel allows."""
+        shape = tuple(self.output_size(side) for side in image_shape)
+        if min(shape) < 1:
+            raise ValueError(f"an image of {image_shape[0]}×{image_shape[1]} is too small for a {self.kernel_size}×{self.kernel_size} kernel")
+        return shape
+
+    def domain_shape(self, observation_shape: Shape) -> Shape:
+        """The high-resolution size that maps to a low-resolution ``observation_shape`` (at least 4×4)."""
+        if min(observation_shape) < 4:
+            raise ValueError("the low-resolution image must be at least 4×4")
+        return tuple(self.input_size(side) for side in observation_shape)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.boundary == "periodic":

@@ -45,10 +45,10 @@ from .errors import PatchNRError
 from .io import IMAGE_SUFFIXES, atomic_path, load_image, save_array
 from .metrics import psnr, ssim
 from .recipes import Recipe
-from .tasks import get_task
+from .tasks import TASK_NAMES, TVBaseline, bundled_file, get_task
 
-INIT_METHOD = {"sr-x4": "bicubic", "ct-lowdose": "fbp", "ct-limited": "fbp"}
-TASK_METHODS = {task: (init, "tv", "epll", "patchnr") for task, init in INIT_METHOD.items()}
+BASELINE_METHOD = {name: get_task(name).baseline for name in TASK_NAMES}  # building a task is cheap: no operator yet
+TASK_METHODS = {task: (baseline, "tv", "epll", "patchnr") for task, baseline in BASELINE_METHOD.items()}
 LABELS = {"bicubic": "bicubic", "fbp": "FBP", "tv": "TV", "epll": "EPLL", "patchnr": "patchNR"}
 CASE_COLUMNS = ("image", "method", "seed", "psnr", "ssim", "runtime_s", "torch_threads")
 CONNECT_TIMEOUT_S = 3
@@ -62,7 +62,7 @@ class BenchmarkConfig:
     task: a key of ``TASK_METHODS``; images: files or folders; methods: subset of the task's methods;
     recipe: 'fast' or 'paper' (patchNR and EPLL solver settings); weights: patchNR prior (default
     the task's bundled one); iterations: overrides the iterations of tv, epll and patchnr;
-    epll_gmm: a saved GMM (default: fit-or-load on the task's training images);
+    epll_gmm: a saved GMM (default: the task's bundled one);
     tv / epll_lam: override the tuned defaults; figures: figure for the first K images;
     limit: only the first N images.
     """
@@ -78,7 +78,7 @@ class BenchmarkConfig:
     weights: Path | None = None
     iterations: int | None = None
     epll_gmm: Path | None = None
-    tv: object | None = None  # baselines.tv.TVSettings
+    tv: TVBaseline | None = None
     epll_lam: float | None = None
     figures: int = 1
     limit: int | None = None
@@ -142,27 +142,21 @@ def check_methods(task: str, methods: list[str]) -> None:
 
 
 def weights_path(config: BenchmarkConfig, task_prior_file: str) -> Path:
-    from .tasks import bundled_file
-
     return Path(config.weights) if config.weights else bundled_file(task_prior_file)
 
 
-def method_settings(config: BenchmarkConfig, recipe: Recipe, weights: Path | None, gmm_id: str | None) -> dict[str, dict]:
+def method_settings(config: BenchmarkConfig, task, recipe: Recipe, weights: Path | None, gmm_id: str | None) -> dict[str, dict]:
     """JSON-ready settings of each requested method: what config.json records and workers receive."""
-    from .baselines.epll import EPLL_LAMBDA
-    from .baselines.tv import TV_DEFAULTS
-
     iterations = {"iterations": config.iterations} if config.iterations else {}
     recipe = recipe.with_overrides(**iterations)
     settings: dict[str, dict] = {}
     for method in config.methods:
-        if method == INIT_METHOD[config.task]:
+        if method == task.baseline:
             settings[method] = {}
         elif method == "tv":
-            tv = config.tv or TV_DEFAULTS[config.task]
-            settings[method] = {**asdict(tv), **iterations}
+            settings[method] = {**asdict(config.tv or task.tv), **iterations}
         elif method == "epll":
-            lam = config.epll_lam if config.epll_lam is not None else EPLL_LAMBDA[config.task]
+            lam = config.epll_lam if config.epll_lam is not None else task.epll_lam
             settings[method] = {"recipe": asdict(recipe.with_overrides(lam=lam)), "gmm": gmm_id}
         else:
             settings[method] = {"recipe": asdict(recipe), "weights_sha256": file_sha256(weights)}
@@ -279,9 +273,6 @@ def _cached_flow(asset: dict):
 
 def solve_case(case: Case, ground_truth: np.ndarray, assets: dict) -> tuple[np.ndarray, float]:
     """Simulate, reconstruct with ``case.method``; the reconstruction (H×W) and the method's seconds."""
-    from .baselines.epll import solve_epll
-    from .baselines.tv import TVSettings, solve_tv
-
     task = cached_task(case.task)
     truth = torch.from_numpy(np.ascontiguousarray(ground_truth, dtype=np.float32))[None, None]
     observation = task.simulate(truth, case.seed)
@@ -289,10 +280,9 @@ def solve_case(case: Case, ground_truth: np.ndarray, assets: dict) -> tuple[np.n
     start = time.perf_counter()
     init = task.initialise(observation)
     if case.method == "tv":
-        image = solve_tv(observation, task.operator, task.fidelity, init, TVSettings(**case.settings)).image
+        image = task.solve_tv(observation, TVBaseline(**case.settings), init).image
     elif case.method == "epll":
-        recipe = Recipe(**case.settings["recipe"])
-        image = solve_epll(observation, task.operator, task.fidelity, assets["gmm"], recipe, init, seed=case.seed).image
+        image = task.solve_epll(observation, assets["gmm"], Recipe(**case.settings["recipe"]), init, seed=case.seed).image
     elif case.method == "patchnr":
         image = task.solve(observation, flow, Recipe(**case.settings["recipe"]), seed=case.seed, init=init, progress=False).image
     else:
@@ -349,15 +339,13 @@ def _assets(config: BenchmarkConfig, weights: Path | None, gmm: dict | None) -> 
     return assets
 
 
-def _gmm(config: BenchmarkConfig) -> tuple[str, "callable"]:
-    """(identity recorded in config.json, loader) of the EPLL mixture."""
-    from .baselines.epll import load_gmm, task_gmm, task_gmm_path
+def _gmm(config: BenchmarkConfig, task) -> tuple[str, "callable"]:
+    """(identity recorded in config.json, loader) of the EPLL mixture: ``--epll-gmm`` or the task's bundled one."""
+    from .priors.gmm import load_gmm
 
-    if config.epll_gmm is not None:
-        path = Path(config.epll_gmm)
-        load_gmm(path)  # fail early on a bad file
-        return f"sha256:{file_sha256(path)}", lambda: load_gmm(path)
-    return task_gmm_path(config.task).name, lambda: task_gmm(config.task)[0]
+    path = Path(config.epll_gmm) if config.epll_gmm is not None else bundled_file(task.gmm_file)
+    load_gmm(path)  # fail early on a bad file
+    return f"sha256:{file_sha256(path)}", lambda: load_gmm(path)
 
 
 def run_benchmark(config: BenchmarkConfig) -> Path:
@@ -375,9 +363,9 @@ def run_benchmark(config: BenchmarkConfig) -> Path:
         raise PatchNRError(f"unknown --recipe {config.recipe!r} (choose from {', '.join(task.recipes)})")
     weights = weights_path(config, task.prior_file) if "patchnr" in config.methods else None
     assets = _assets(config, weights, None)  # validates the weights file
-    gmm_id, gmm_loader = _gmm(config) if "epll" in config.methods else (None, None)
+    gmm_id, gmm_loader = _gmm(config, task) if "epll" in config.methods else (None, None)
     common = {"task": config.task, "recipe": config.recipe, "seed": config.seed}
-    merged = merge_config(Path(config.out), common, method_settings(config, recipe, weights, gmm_id))
+    merged = merge_config(Path(config.out), common, method_settings(config, task, recipe, weights, gmm_id))
 
     out = Path(config.out)
     log = CaseLog(out / "cases.csv")
@@ -403,7 +391,7 @@ def run_benchmark(config: BenchmarkConfig) -> Path:
 
 def _check_shape(task, name: str, image: np.ndarray) -> None:
     try:
-        ok = tuple(task.image_shape(task.observation_shape(image.shape))) == tuple(image.shape)
+        ok = tuple(task.image_shape(task.shapes.range_shape(image.shape))) == tuple(image.shape)
     except ValueError:
         ok = False
     if not ok:

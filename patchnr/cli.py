@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .errors import PatchNRError
+from .errors import ParameterError, PatchNRError
+from .noise import LODOPAB_MU_MAX
 from .tasks import TASK_NAMES
 from .train import FAST_WIDTH
 
@@ -61,22 +62,46 @@ def _add_train(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_reconstruct(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--op", required=True, help=f"forward operator: {', '.join(TASK_NAMES)}")
-    parser.add_argument("--observation", type=Path, help="observation (.npy/.png/.tif); omitted: the embedded example")
+    problem = parser.add_mutually_exclusive_group(required=True)
+    problem.add_argument("--op", help=f"a bundled task: {', '.join(TASK_NAMES)}")
+    problem.add_argument("--operator", metavar="FILE.py:NAME",
+                         help="your own forward operator: NAME() in FILE.py returns a differentiable callable x ↦ Ax on "
+                              "B×C×H×W tensors, or an object following patchnr.operators.Operator (this runs FILE.py)")
+    parser.add_argument("--noise", metavar="MODEL",
+                        help="with --operator: gaussian:SIGMA, or poisson:PHOTONS[:MU_MAX] (post-log CT data; "
+                             f"MU_MAX default {LODOPAB_MU_MAX})")
+    parser.add_argument("--image-shape", metavar="H,W", type=_shape, help="with --operator: the image size, where the operator cannot tell")
+    parser.add_argument("--init", metavar="adjoint|zeros|FILE.npy",
+                        help="starting image (default: the operator's pseudo-inverse, else its adjoint)")
+    parser.add_argument("--observation", type=Path, help="observation (.npy/.png/.tif); omitted with --op: the embedded example")
     parser.add_argument("--ground-truth", type=Path, help="reference image: prints PSNR/SSIM")
-    parser.add_argument("--weights", type=Path, help="prior checkpoint (default: the bundled prior of the op)")
+    parser.add_argument("--weights", type=Path, help="prior checkpoint (default: the bundled prior of the task, or with "
+                                                     "--operator of sr-x4 for Gaussian and ct-lowdose for Poisson noise)")
     parser.add_argument("--out", type=Path, help="reconstruction (.npy, float32); default with the example: patchnr-example-OP.npy")
     parser.add_argument("--png", type=Path, help="comparison figure (.png)")
     parser.add_argument("--recipe", choices=("fast", "paper"), default="fast", help="solver settings (default fast)")
-    parser.add_argument("--lam", type=float, help="regularization weight λ")
-    parser.add_argument("--iterations", type=int)
-    parser.add_argument("--patches", type=int, help="patches per iteration")
-    parser.add_argument("--lr", type=float, help="Adam step size")
+    parser.add_argument("--lam", type=float, help="regularization weight λ, in units of the noise model's negative log-likelihood "
+                                                  "(default: the recipe's; with --operator the fast λ of sr-x4 for Gaussian "
+                                                  "and of ct-lowdose for Poisson noise)")
+    parser.add_argument("--iterations", type=int, help="Adam iterations (default: the recipe's)")
+    parser.add_argument("--patches", type=int, help="patches per iteration (default: the recipe's)")
+    parser.add_argument("--lr", type=float, help="Adam step size (default: the recipe's)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the patch draws and of the simulated noise")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
-    parser.add_argument("--backend", default="auto", help="CT ray transform: auto, astra_cuda, astra_cpu, sparse")
+    parser.add_argument("--backend", help="CT ray transform: auto (default), astra_cuda, astra_cpu, sparse")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(run=_reconstruct)
+
+
+def _shape(text: str) -> tuple[int, int]:
+    """'H,W' → (H, W), both positive."""
+    try:
+        height, width = (int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected H,W (two positive integers), got {text!r}") from None
+    if height < 1 or width < 1:
+        raise argparse.ArgumentTypeError(f"expected H,W (two positive integers), got {text!r}")
+    return height, width
 
 
 def _add_benchmark(parser: argparse.ArgumentParser) -> None:
@@ -165,40 +190,16 @@ def _train(args: argparse.Namespace) -> None:
 def _reconstruct(args: argparse.Namespace) -> None:
     from .checkpoint import load_flow
     from .io import load_image
-    from .tasks import bundled_file, get_task
+    from .tasks import bundled_file
 
-    _require_suffix(args.out, ".npy", "--out")
-    _require_suffix(args.png, ".png", "--png")
-    _require_positive(iterations=args.iterations, patches=args.patches, lr=args.lr)
-    if args.lam is not None and (args.lam < 0 or not np.isfinite(args.lam)):
-        raise PatchNRError(f"--lam must be a finite non-negative number, got {args.lam}")
-    if args.op not in TASK_NAMES:
-        raise PatchNRError(f"unknown --op {args.op!r} (choose from {', '.join(TASK_NAMES)})")
+    _check_reconstruct_options(args)
     device = resolve_device(args.device)
-    if args.observation is None and args.out is None:
-        args.out = Path(f"patchnr-example-{args.op}.npy")
-        args.png = args.png or args.out.with_suffix(".png")
-    if args.out is None:
-        raise PatchNRError("--out is required with --observation")
-
-    task = get_task(args.op, backend=args.backend, device=device)
-    if args.observation is not None:
-        observation, note = task.prepare_observation(load_image(args.observation))
-        if note:
-            print(f"patchnr: {note}", file=sys.stderr)
-        task.check_observation(observation)
-        ground_truth = load_image(args.ground_truth) if args.ground_truth else None
-        if ground_truth is not None:
-            task.check_ground_truth(ground_truth, observation)
-    else:
-        ground_truth = load_image(args.ground_truth or bundled_file(task.example_file))
-        observation = task.simulate(_as_batch(ground_truth, device), args.seed)[0, 0].cpu().numpy()
-        print(f"embedded example: {args.op} on the bundled {task.example_file} (simulated observation, seed {args.seed})")
-
+    task = _problem(args, device)
+    observation, ground_truth = _observation(args, task, device, load_image)
     flow, _ = load_flow(args.weights or bundled_file(task.prior_file), patch_size=task.patch_size, channels=1)
     recipe = task.recipes[args.recipe].with_overrides(lam=args.lam, iterations=args.iterations, n_patches=args.patches, lr=args.lr)
     y = _as_batch(observation, device)
-    init = task.initialise(y)
+    init = _initial_image(args, task, y)
     start = time.perf_counter()
     result = task.solve(y, flow.to(device), recipe, seed=args.seed, init=init, progress=not args.quiet)
     elapsed = time.perf_counter() - start
@@ -207,8 +208,105 @@ def _reconstruct(args: argparse.Namespace) -> None:
     _report_and_save(args, task, init[0, 0].cpu().numpy(), image, ground_truth)
 
 
+def _check_reconstruct_options(args: argparse.Namespace) -> None:
+    """Option checks that need no file: suffixes, ranges, which options go together."""
+    _require_suffix(args.out, ".npy", "--out")
+    _require_suffix(args.png, ".png", "--png")
+    _require_positive(iterations=args.iterations, patches=args.patches, lr=args.lr)
+    if args.lam is not None and (args.lam < 0 or not np.isfinite(args.lam)):
+        raise PatchNRError(f"--lam must be a finite non-negative number, got {args.lam}")
+    if args.operator is not None:
+        for flag, value in (("--noise", args.noise), ("--observation", args.observation), ("--out", args.out)):
+            if value is None:
+                raise PatchNRError(f"{flag} is required with --operator")
+        return
+    if args.op not in TASK_NAMES:
+        raise PatchNRError(f"unknown --op {args.op!r} (choose from {', '.join(TASK_NAMES)})")
+    for flag, value in (("--noise", args.noise), ("--image-shape", args.image_shape)):
+        if value is not None:
+            raise PatchNRError(f"{flag} goes with --operator, not with --op")
+    if args.observation is None and args.out is None:
+        args.out = Path(f"patchnr-example-{args.op}.npy")
+        args.png = args.png or args.out.with_suffix(".png")
+    if args.out is None:
+        raise PatchNRError("--out is required with --observation")
+
+
+def _problem(args: argparse.Namespace, device: torch.device):
+    """The task of --op, or the user's problem of --operator/--noise as a task."""
+    from .tasks import get_task
+    from .tasks.custom import build_operator, custom_task, load_factory
+
+    if args.operator is None:
+        return get_task(args.op, device=device, backend=args.backend)
+    if args.backend is not None:
+        raise PatchNRError("--backend applies to the CT tasks (--op ct-lowdose, ct-limited) only")
+    noise = parse_noise(args.noise)
+    operator = build_operator(load_factory(args.operator), args.image_shape)
+    return custom_task(operator.to(device), noise)
+
+
+def parse_noise(spec: str):
+    """'gaussian:SIGMA' or 'poisson:PHOTONS[:MU_MAX]' → the noise model."""
+    from .noise import GaussianNoise, PoissonNoise
+
+    kind, _, rest = spec.partition(":")
+    try:
+        values = [float(part) for part in rest.split(":")] if rest else []
+        if kind == "gaussian" and len(values) == 1:
+            return GaussianNoise(values[0])
+        if kind == "poisson" and len(values) in (1, 2):
+            return PoissonNoise(*values)
+    except ValueError as error:
+        raise PatchNRError(f"--noise {spec!r}: {error}") from None
+    raise PatchNRError(f"--noise must be gaussian:SIGMA or poisson:PHOTONS[:MU_MAX], got {spec!r}")
+
+
+def _observation(args: argparse.Namespace, task, device: torch.device, load_image) -> tuple[np.ndarray, np.ndarray | None]:
+    """(observation, ground truth or None) as 2-D arrays: loaded and checked, or the embedded example simulated."""
+    from .tasks import bundled_file
+    from .tasks.custom import check_operator_fits
+
+    if args.observation is None:
+        ground_truth = load_image(args.ground_truth or bundled_file(task.example_file))
+        observation = task.simulate(_as_batch(ground_truth, device), args.seed)[0, 0].cpu().numpy()
+        print(f"embedded example: {args.op} on the bundled {task.example_file} (simulated observation, seed {args.seed})")
+        return observation, ground_truth
+    observation, note = task.prepare_observation(load_image(args.observation))
+    if note:
+        print(f"patchnr: {note}", file=sys.stderr)
+    if args.operator is not None:
+        check_operator_fits(task.operator, observation.shape)
+    task.check_observation(observation)
+    ground_truth = load_image(args.ground_truth) if args.ground_truth else None
+    if ground_truth is not None:
+        task.check_ground_truth(ground_truth, observation.shape)
+    return observation, ground_truth
+
+
+def _initial_image(args: argparse.Namespace, task, observation: torch.Tensor) -> torch.Tensor:
+    """The starting image of --init: the task's initialisation, the adjoint, zeros, or a file."""
+    from .io import load_image
+
+    if args.init is None:
+        return task.initialise(observation)
+    shape = task.image_shape(tuple(observation.shape[-2:]))
+    if args.init == "adjoint":
+        with torch.no_grad():
+            return task.operator.adjoint(observation)
+    if args.init == "zeros":
+        return observation.new_zeros(1, 1, *shape)
+    image = load_image(Path(args.init))
+    if tuple(image.shape) != tuple(shape):
+        raise PatchNRError(f"--init {args.init}: shape {image.shape} is not the image shape {tuple(shape)}")
+    return _as_batch(image, observation.device)
+
+
 def _as_batch(image: np.ndarray, device: torch.device) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32))[None, None].to(device)
+
+
+BASELINE_LABELS = {"fbp": "FBP"}
 
 
 def _report_and_save(args, task, init: np.ndarray, image: np.ndarray, ground_truth: np.ndarray | None) -> None:
@@ -216,20 +314,27 @@ def _report_and_save(args, task, init: np.ndarray, image: np.ndarray, ground_tru
     from .io import save_array
     from .metrics import psnr, ssim
 
+    baseline = BASELINE_LABELS.get(task.baseline, task.baseline)
     if ground_truth is not None:
-        for name, result in ((task.baseline_name, init), ("patchNR", image)):
+        for name, result in ((baseline, init), ("patchNR", image)):
             print(f"{name:>8}: PSNR {psnr(result, ground_truth):6.2f} dB  SSIM {ssim(result, ground_truth):.4f}")
     save_array(args.out, image)
     print(f"wrote {args.out}")
     if args.png is not None:
-        comparison_figure(args.png, {task.baseline_name: init, "patchNR": image}, ground_truth, title=args.op)
+        comparison_figure(args.png, {baseline: init, "patchNR": image}, ground_truth, title=args.op or task.name)
         print(f"wrote {args.png}")
+
+
+FLAGS = {"image_shape": "--image-shape", "operator": "--operator", "lam": "--lam", "noise": "--noise"}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.run(args)
+    except ParameterError as error:
+        print(f"patchnr: error: {FLAGS.get(error.parameter, error.parameter)}: {error.message}", file=sys.stderr)
+        return 2
     except PatchNRError as error:
         print(f"patchnr: error: {error}", file=sys.stderr)
         return 2

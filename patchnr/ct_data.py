@@ -7,6 +7,7 @@ y = −log(counts/N0)/μ_max of Poisson counts with N0 = 4096 photons per detect
 
 from __future__ import annotations
 
+import warnings
 from functools import lru_cache
 from pathlib import Path
 
@@ -15,13 +16,12 @@ import torch
 import torch.nn.functional as F
 
 from .errors import PatchNRError
-from .fidelity import LODOPAB_MU_MAX, LODOPAB_PHOTONS
+from .noise import LODOPAB_MU_MAX, LODOPAB_PHOTONS, PoissonNoise
 
 HU_RANGE = (-1024.0, 3071.0)
 MU_WATER = 20.0  # 1/m
 MU_AIR = 0.02  # 1/m
 LODOPAB_SIZE = 362
-ZERO_COUNT_REPLACEMENT = 0.1
 
 # CT slices bundled with pydicom / pydicom-data (MIT): file name → frames used
 PYDICOM_CT_FILES = {
@@ -76,9 +76,7 @@ def _fine_ray_transform(geometry, factor: int, device: str):
     """A ray transform with ``factor``× the pixels per side and the same field of view, angles and detectors."""
     from dataclasses import replace
 
-    from operators.ct import RayTransform
-
-    import warnings
+    from .operators.ct import RayTransform
 
     fine = replace(geometry, size=geometry.size * factor)
     with warnings.catch_warnings():  # ODL warns that astra_cpu is slow for large images: expected here
@@ -86,18 +84,8 @@ def _fine_ray_transform(geometry, factor: int, device: str):
         return RayTransform(fine, backend="astra_cuda" if device.startswith("cuda") else "astra_cpu", device=device)
 
 
-def simulate_lowdose(
-    image: torch.Tensor,
-    ray_transform,
-    photons: float = LODOPAB_PHOTONS,
-    mu_max: float = LODOPAB_MU_MAX,
-    seed: int = 0,
-    generator: torch.Generator | None = None,
-    upsample: int = 1,
-) -> torch.Tensor:
-    """A LoDoPaB-style noisy post-log sinogram of ``image``: B×1×A×D, float32.
-
-    counts ~ Poisson(photons · exp(−mu_max · A x)); zero counts → 0.1; y = −log(counts/photons)/mu_max.
+def clean_sinogram(image: torch.Tensor, ray_transform, upsample: int = 1) -> torch.Tensor:
+    """Noise-free line integrals of ``image`` in ``ray_transform``'s geometry: B×1×A×D, float32.
 
     Args:
         image: B×1×h×w in LoDoPaB units (μ/μ_max). h = H (the ray transform's size) projects with
@@ -105,8 +93,6 @@ def simulate_lowdose(
             h = k·H with an integer k > 1 projects the finer image on a geometry with k× the pixels
             and the same field of view, angles and detectors (ODL's ASTRA, as LoDoPaB did on 1000²).
         ray_transform: an ``operators.ct.RayTransform`` fixing the measurement geometry.
-        photons, mu_max: N0 photons per bin and μ_max in 1/m.
-        seed: seeds a fresh generator on the image's device (ignored when ``generator`` is given).
         upsample: interpolate the image bilinearly by this factor first (then project on the finer grid).
     """
     if upsample > 1:
@@ -117,11 +103,25 @@ def simulate_lowdose(
         raise PatchNRError(f"image of shape {tuple(image.shape)} is not a multiple of the geometry's {size}×{size}")
     operator = ray_transform if factor == 1 else _fine_ray_transform(ray_transform.geometry, factor, str(image.device))
     with torch.no_grad():
-        expected = photons * torch.exp(-mu_max * operator(image.float()))
-    if generator is None:
-        generator = torch.Generator(device=image.device).manual_seed(seed)
-    counts = torch.poisson(expected, generator=generator).clamp_min(ZERO_COUNT_REPLACEMENT)
-    return -torch.log(counts / photons) / mu_max
+        return operator(image.float())
+
+
+def simulate_lowdose(
+    image: torch.Tensor,
+    ray_transform,
+    photons: float = LODOPAB_PHOTONS,
+    mu_max: float = LODOPAB_MU_MAX,
+    seed: int = 0,
+    upsample: int = 1,
+) -> torch.Tensor:
+    """A LoDoPaB-style noisy post-log sinogram of ``image``: B×1×A×D, float32.
+
+    ``clean_sinogram`` (its ``image``, ``ray_transform`` and ``upsample``), then
+    ``PoissonNoise(photons, mu_max).simulate`` with ``seed``: counts ~ Poisson(photons ·
+    exp(−mu_max · A x)), zero counts → 0.1, y = −log(counts/photons)/mu_max. The ``ct-lowdose``
+    task simulates with ``upsample=2`` (no inverse crime); this function's default is 1.
+    """
+    return PoissonNoise(photons, mu_max).simulate(clean_sinogram(image, ray_transform, upsample), seed)
 
 
 def _rescale(dataset) -> tuple[float, float]:
@@ -182,6 +182,7 @@ __all__ = [
     "hu_to_lodopab",
     "resize_slice",
     "hu_to_lodopab_slice",
+    "clean_sinogram",
     "simulate_lowdose",
     "read_dicom_hu",
     "pydicom_slices",

@@ -11,3 +11,13 @@ class CheckpointError(PatchNRError):
 
 class DivergenceError(PatchNRError):
     """The solver produced a non-finite objective or image."""
+
+
+class ParameterError(PatchNRError):
+    """A bad value of a named parameter (``parameter``: the library's name, e.g. 'image_shape');
+    the CLI shows it as its flag."""
+
+    def __init__(self, parameter: str, message: str):
+        super().__init__(f"{parameter}: {message}")
+        self.parameter = parameter
+        self.message = message

@@ -1,26 +1,30 @@
-"""Solver recipes: λ, iterations, step size and patch counts for a task.
+"""Solver recipes: λ, iterations, step size and patch sampling of a patch-prior reconstruction.
 
-``paper`` reproduces the reference code exactly; ``fast`` is the tuned default (see results/speed.md).
+Each task file holds its recipes: ``paper`` reproduces the reference code's settings, ``fast`` is
+the tuned default (results/speed.md). λ is in units of the task's data term (its noise model's
+negative log-likelihood).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from .solver import Schedule, cosine_schedule, ramp_schedule
+import torch
+
+from .solvers import Adam, cosine_schedule
+from .priors import PatchSampler
 
 
 @dataclass(frozen=True)
 class Recipe:
-    """Settings of one reconstruction.
+    """Settings of one reconstruction with a patch prior and Adam.
 
     lam: regularization weight λ. iterations, lr: Adam steps and step size.
-    n_patches: patches per iteration (final value when ``patches_start`` ramps up to it).
-    padding: reflect padding (pixels) before patch extraction.
+    n_patches: patches per iteration; padding: reflect padding (pixels) before patch extraction.
     lr_schedule: 'constant' (paper) or 'cosine'. bf16: flow under bfloat16 autocast.
     stratified: patch subsets drawn stratified over the image (lower variance than uniform draws).
-    ordered_subsets: one block of the measurement per iteration (``reconstruct``), where the
-    operator splits its measurement (CT: interleaved angle blocks of the sparse backend).
+    ordered_subsets: one block of the measurement per iteration, where the operator splits its
+    measurement (CT: interleaved angle blocks of the sparse backend).
     adam_beta2: Adam's second-moment decay (the paper: PyTorch's 0.999).
     """
 
@@ -30,7 +34,6 @@ class Recipe:
     n_patches: int
     padding: int = 0
     lr_schedule: str = "constant"
-    patches_start: int | None = None
     bf16: bool = False
     stratified: bool = False
     ordered_subsets: bool = False
@@ -40,20 +43,11 @@ class Recipe:
         """A copy with the given (non-None) fields replaced."""
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
-    def learning_rate_schedule(self) -> Schedule | None:
-        return cosine_schedule(self.iterations) if self.lr_schedule == "cosine" else None
+    def solver(self) -> Adam:
+        """The Adam solver these settings describe."""
+        schedule = cosine_schedule(self.iterations) if self.lr_schedule == "cosine" else None
+        return Adam(self.iterations, self.lr, schedule, (0.9, self.adam_beta2))
 
-    def solver_options(self) -> dict:
-        """``reconstruct``'s keyword arguments this recipe sets, besides λ, iterations and lr."""
-        return {"lr_schedule": self.learning_rate_schedule(), "patch_schedule": self.patch_schedule(),
-                "ordered_subsets": self.ordered_subsets, "betas": (0.9, self.adam_beta2)}
-
-    def patch_schedule(self):
-        if self.patches_start is None or self.patches_start >= self.n_patches:
-            return None
-        return ramp_schedule(self.iterations, self.patches_start, self.n_patches)
-
-
-PAPER_SR_X4 = Recipe(lam=0.15, iterations=300, lr=0.03, n_patches=130_000)
-PAPER_CT_LOWDOSE = Recipe(lam=700.0, iterations=300, lr=0.005, n_patches=40_000, padding=4)
-PAPER_CT_LIMITED = replace(PAPER_CT_LOWDOSE, iterations=3000)
+    def sampler(self, patch_size: int, generator: torch.Generator | None = None) -> PatchSampler:
+        """The patch sampler these settings describe."""
+        return PatchSampler(patch_size, self.n_patches, self.padding, self.stratified, generator)

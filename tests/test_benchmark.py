@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from patchnr.baselines import GMMSettings, fit_gmm, save_gmm
+from patchnr.priors.gmm import GMMSettings, fit_gmm, save_gmm
 from patchnr.benchmark import CASE_COLUMNS, CaseLog, case_seed
 from patchnr.cli import main
 from tests.conftest import texture

@@ -228,14 +228,15 @@ def test_ct_limited_full_sinogram_end_to_end(tmp_path, tiny_weights, monkeypatch
     """On a small geometry: a full sinogram is cut to the kept angles and reconstructed (exit 0, one note)."""
     pytest.importorskip("odl")
     pytest.importorskip("astra")
-    from operators.ct import CTGeometry
+    from patchnr.operators.ct import CTGeometry
     from patchnr import tasks
+    from patchnr.tasks import ct_limited, ct_lowdose
 
     monkeypatch.setenv("PATCHNR_CACHE", str(tmp_path / "cache"))
     limited = CTGeometry(size=32, num_angles=30, num_detectors=47, angle_indices=(3, 27))
-    full = tasks.ct_task("ct-lowdose", "sparse", geometry=CTGeometry(size=32, num_angles=30, num_detectors=47))
+    full = ct_lowdose.make_task("sparse", geometry=CTGeometry(size=32, num_angles=30, num_detectors=47))
     np.save(tmp_path / "sino.npy", full.simulate(torch.from_numpy(texture(32))[None, None], 0)[0, 0].numpy())
-    monkeypatch.setattr(tasks, "get_task", lambda name, backend, device: tasks.ct_task(name, "sparse", device, geometry=limited))
+    monkeypatch.setattr(tasks, "get_task", lambda name, device, backend: ct_limited.make_task("sparse", device, geometry=limited))
     args = _ct_args(tmp_path, tiny_weights, "--iterations", "2", "--patches", "200")
     args[2] = "ct-limited"
     assert run_cli(*args) == 0

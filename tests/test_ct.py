@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from operators import ct
-from operators.base import initial_guess
+from patchnr.operators import ct
+from patchnr.operators.base import initial_guess
 from patchnr.errors import PatchNRError
 
 pytest.importorskip("odl")
@@ -91,9 +91,9 @@ def test_limited_angle_keeps_the_angle_range():
 
 
 def test_limited_task_cuts_a_full_sinogram_to_its_angles():
-    from patchnr.tasks import ct_task
+    from patchnr.tasks import ct_limited, ct_lowdose
 
-    limited, lowdose = ct_task("ct-limited", "sparse", geometry=LIMITED), ct_task("ct-lowdose", "sparse", geometry=GEOMETRY)
+    limited, lowdose = ct_limited.make_task("sparse", geometry=LIMITED), ct_lowdose.make_task("sparse", geometry=GEOMETRY)
     full = _operator("sparse")(_phantom())[0, 0].numpy()
     kept, note = limited.prepare_observation(full)
     np.testing.assert_allclose(kept, limited.operator(_phantom())[0, 0], rtol=1e-5, atol=1e-7)

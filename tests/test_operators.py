@@ -1,6 +1,6 @@
 import torch
 
-from operators import GaussianDownsample, gaussian_kernel, initial_guess, superresolution_x2_zero_shot, superresolution_x4
+from patchnr.operators import GaussianDownsample, gaussian_kernel, initial_guess, superresolution_x2_zero_shot, superresolution_x4
 
 
 def test_kernel_is_normalised_and_centred():

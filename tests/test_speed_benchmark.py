@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from patchnr.tasks import FAST_CT_LOWDOSE
+from patchnr.tasks.ct_lowdose import FAST as FAST_CT_LOWDOSE
 
 _PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "speed.py"
 _spec = importlib.util.spec_from_file_location("speed_benchmark", _PATH)

@@ -1,0 +1,13 @@
+"""Priors: nn.Modules mapping images B×C×H×W to one value per image, shape (B,).
+
+- ``PatchPrior(density, sampler)``: the mean negative log-likelihood of an image's patches under
+  any patch density; ``PatchNR`` (the flow) and ``EPLL`` (a Gaussian mixture) are two densities.
+- ``TotalVariation``: smoothed isotropic TV.
+"""
+
+from .flow_density import FlowDensity, PatchNR
+from .gmm import EPLL, GaussianMixtureDensity
+from .patch_prior import PatchPrior, PatchSampler
+from .tv import TotalVariation
+
+__all__ = ["EPLL", "FlowDensity", "GaussianMixtureDensity", "PatchNR", "PatchPrior", "PatchSampler", "TotalVariation"]
