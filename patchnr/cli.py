@@ -325,7 +325,7 @@ def _report_and_save(args, task, init: np.ndarray, image: np.ndarray, ground_tru
         print(f"wrote {args.png}")
 
 
-FLAGS = {"image_shape": "--image-shape", "operator": "--operator", "lam": "--lam", "noise": "--noise"}
+FLAGS = {"image_shape": "--image-shape", "operator": "--operator", "lam": "--lam", "noise": "--noise", "backend": "--backend"}
 
 
 def main(argv: list[str] | None = None) -> int:

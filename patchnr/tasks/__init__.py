@@ -1,7 +1,8 @@
-"""The task registry: one file per task, each with ``NAME`` and ``make_task(...)``.
+"""The task registry: one file per task, each with ``NAME`` and ``make_task(device, **options)``.
 
-``get_task(name, device=..., backend=...)`` builds a task; options a task does not take (``backend``
-for superresolution) are refused with a ``PatchNRError`` naming the parameter.
+``get_task(name, device=..., **options)`` builds a task; an option its ``make_task`` does not take
+(``backend`` for superresolution, say) is refused with a ``ParameterError`` naming the option.
+A new task is one new file and one entry in ``_TASKS``.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import inspect
 
 import torch
 
-from ..errors import PatchNRError
+from ..errors import ParameterError, PatchNRError
 from . import ct_limited, ct_lowdose, sr_x4
 from .base import Task, TVBaseline, bundled_file
 
@@ -18,17 +19,21 @@ _TASKS = {module.NAME: module.make_task for module in (sr_x4, ct_lowdose, ct_lim
 TASK_NAMES = tuple(_TASKS)
 
 
-def get_task(name: str, device: str | torch.device = "cpu", backend: str | None = None) -> Task:
-    """The task called ``name`` (one of ``TASK_NAMES``) with its operator on ``device``."""
+def get_task(name: str, device: str | torch.device = "cpu", **options) -> Task:
+    """The task called ``name`` (one of ``TASK_NAMES``) with its operator on ``device``.
+
+    ``options`` whose value is ``None`` are left to the task's defaults.
+    """
     if name not in _TASKS:
         raise PatchNRError(f"unknown task {name!r} (choose from {', '.join(TASK_NAMES)})")
     factory = _TASKS[name]
-    options = {"device": device}
-    if backend is not None:
-        if "backend" not in inspect.signature(factory).parameters:
-            raise PatchNRError(f"backend applies to the CT tasks only, not to {name}")
-        options["backend"] = backend
-    return factory(**options)
+    given = {key: value for key, value in options.items() if value is not None}
+    accepted = inspect.signature(factory).parameters
+    for key in given:
+        if key not in accepted:
+            users = [other for other, make in _TASKS.items() if key in inspect.signature(make).parameters]
+            raise ParameterError(key, f"applies to {', '.join(users) or 'no task'}, not to {name}")
+    return factory(device=device, **given)
 
 
 __all__ = ["TASK_NAMES", "TVBaseline", "Task", "bundled_file", "get_task"]
