@@ -52,18 +52,23 @@ class Operator(nn.Module):
             (vjp,) = torch.autograd.grad(self(x), x, y, create_graph=y.requires_grad)
         return vjp
 
-    def norm(self, image_shape: Shape, iterations: int = 50, seed: int = 0) -> float:
-        """‖A‖₂ for H×W images, by power iteration on AᵀA (cached per shape)."""
+    def norm(self, image_shape: Shape, tolerance: float = 1e-6, max_iterations: int = 500, seed: int = 0) -> float:
+        """‖A‖₂ for H×W images, by power iteration on AᵀA from a seeded random start (cached per shape).
+
+        Stops when the estimate changes by less than ``tolerance`` (relative) in one iteration, or
+        after ``max_iterations``; the estimate approaches ‖A‖ from below.
+        """
         image_shape = tuple(image_shape)
         if image_shape not in self._norms:
             generator = torch.Generator().manual_seed(seed)
             x = torch.randn(1, 1, *image_shape, generator=generator).to(self.working_device(), self.working_dtype())
             estimate = 0.0
             with torch.no_grad():
-                for _ in range(iterations):
-                    x = x / x.norm()
-                    x = self.adjoint(self(x))
-                    estimate = x.norm().sqrt().item()
+                for _ in range(max_iterations):
+                    x = self.adjoint(self(x / x.norm()))
+                    previous, estimate = estimate, x.norm().sqrt().item()
+                    if abs(estimate - previous) <= tolerance * estimate:
+                        break
             self._norms[image_shape] = estimate
         return self._norms[image_shape]
 

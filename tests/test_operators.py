@@ -1,6 +1,7 @@
+import pytest
 import torch
 
-from patchnr.operators import GaussianDownsample, gaussian_kernel, initial_guess, superresolution_x2_zero_shot, superresolution_x4
+from patchnr.operators import GaussianDownsample, as_operator, gaussian_kernel, initial_guess, superresolution_x2_zero_shot, superresolution_x4
 
 
 def test_kernel_is_normalised_and_centred():
@@ -55,6 +56,89 @@ def test_bicubic_pseudo_inverse_is_aligned():
 
 
 def test_initial_guess_falls_back_to_adjoint():
+    blur = as_operator(lambda x: torch.nn.functional.avg_pool2d(x, 2), image_shape=(4, 4))
+    assert torch.allclose(initial_guess(blur, torch.ones(1, 1, 2, 2)), torch.full((1, 1, 4, 4), 0.25))
+    assert initial_guess(superresolution_x4(), torch.ones(1, 1, 4, 4)).shape == (1, 1, 16, 16)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The contract every operator follows: shapes, adjointness, gradient against finite differences, norm
+
+
+def _blur_subsample(x: torch.Tensor) -> torch.Tensor:
+    """A user's plain function: 3×3 box blur, then every second pixel (12×12 → 5×5)."""
+    kernel = torch.full((1, 1, 3, 3), 1 / 9, dtype=x.dtype)
+    return torch.nn.functional.conv2d(x, kernel)[..., ::2, ::2]
+
+
+def _small_ct():
+    from patchnr.operators import ct
+
+    return ct.RayTransform(ct.small_geometry(size=16, num_angles=12, num_detectors=23), backend="sparse")
+
+
+OPERATORS = {  # name → (factory, image shape)
+    "superresolution_x4": (superresolution_x4, (24, 20)),
+    "zero_shot_x2": (superresolution_x2_zero_shot, (40, 36)),
+    "ray_transform_sparse": (_small_ct, (16, 16)),
+    "function_operator": (lambda: as_operator(_blur_subsample, image_shape=(12, 12)), (12, 12)),
+}
+
+
+@pytest.fixture(params=sorted(OPERATORS))
+def operator_case(request, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATCHNR_CACHE", str(tmp_path))
+    factory, shape = OPERATORS[request.param]
+    return factory(), shape
+
+
+def test_operator_contract_shapes(operator_case):
+    operator, shape = operator_case
+    y = operator(torch.rand(2, 1, *shape))
+    assert y.shape[:2] == (2, 1) and tuple(y.shape[-2:]) == tuple(operator.range_shape(shape))
+    assert tuple(operator.domain_shape(tuple(y.shape[-2:]))) == tuple(shape)
+
+
+def test_operator_contract_adjointness(operator_case):
+    """⟨A x, y⟩ = ⟨x, Aᵀ y⟩ for random x, y (float32 operators: relative 1e-4)."""
+    operator, shape = operator_case
+    generator = torch.Generator().manual_seed(0)
+    x = torch.rand(1, 1, *shape, generator=generator)
+    y = torch.rand(1, 1, *operator.range_shape(shape), generator=generator)
+    forward, backward = (operator(x) * y).sum().double(), (x * operator.adjoint(y)).sum().double()
+    assert torch.isclose(forward, backward, rtol=1e-4), (forward, backward)
+
+
+def test_operator_contract_gradient_matches_finite_differences(operator_case):
+    """d/dε ⟨A(x + ε d), w⟩ by central differences equals ⟨∇_x ⟨A x, w⟩, d⟩."""
+    operator, shape = operator_case
+    generator = torch.Generator().manual_seed(1)
+    x = torch.rand(1, 1, *shape, generator=generator).requires_grad_(True)
+    w = torch.rand(1, 1, *operator.range_shape(shape), generator=generator)
+    direction = torch.randn(1, 1, *shape, generator=generator)
+    (gradient,) = torch.autograd.grad((operator(x) * w).sum(), x)
+    step = 1e-2
+    with torch.no_grad():
+        numeric = ((operator(x + step * direction) - operator(x - step * direction)) * w).sum() / (2 * step)
+    assert torch.isclose((gradient * direction).sum(), numeric, rtol=1e-3)
+
+
+def test_operator_contract_norm_matches_the_largest_singular_value(operator_case):
+    operator, shape = operator_case
+    basis = torch.eye(shape[0] * shape[1]).reshape(-1, 1, *shape)
+    with torch.no_grad():
+        matrix = operator(basis).reshape(basis.shape[0], -1).double()
+    exact = torch.linalg.matrix_norm(matrix, ord=2).item()
+    assert operator.norm(shape) == pytest.approx(exact, rel=1e-2)
+    assert operator.norm(shape) is operator.norm(shape)  # cached
+
+
+def test_function_operator_without_image_shape_says_so():
+    with pytest.raises(ValueError, match="image shape"):
+        as_operator(_blur_subsample).adjoint(torch.rand(1, 1, 5, 5))
+
+
+def test_object_with_its_own_adjoint_keeps_it():
     class Scale:
         def __call__(self, x):
             return 2 * x
@@ -62,5 +146,7 @@ def test_initial_guess_falls_back_to_adjoint():
         def adjoint(self, y):
             return 2 * y
 
-    assert torch.equal(initial_guess(Scale(), torch.ones(1, 1, 2, 2)), torch.full((1, 1, 2, 2), 2.0))
-    assert initial_guess(superresolution_x4(), torch.ones(1, 1, 4, 4)).shape == (1, 1, 16, 16)
+    operator = as_operator(Scale())
+    assert torch.equal(operator.adjoint(torch.ones(1, 1, 2, 2)), torch.full((1, 1, 2, 2), 2.0))
+    with pytest.raises(TypeError):
+        as_operator(42)
