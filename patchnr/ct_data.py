@@ -78,12 +78,8 @@ def _fine_ray_transform(geometry, factor: int, device: str):
 
     from operators.ct import RayTransform
 
-    import warnings
-
     fine = replace(geometry, size=geometry.size * factor)
-    with warnings.catch_warnings():  # ODL warns that astra_cpu is slow for large images: expected here
-        warnings.filterwarnings("ignore", "The 'astra_cpu' backend may be too slow", RuntimeWarning)
-        return RayTransform(fine, backend="astra_cuda" if device.startswith("cuda") else "astra_cpu", device=device)
+    return RayTransform(fine, backend="astra_cuda" if device.startswith("cuda") else "astra_cpu", device=device)
 
 
 def simulate_lowdose(
