@@ -102,9 +102,12 @@ def _read_tiff(path: Path) -> np.ndarray:
     logger = logging.getLogger("tifffile")
     disabled, logger.disabled = logger.disabled, True
     try:
-        return tifffile.imread(path)
+        array = tifffile.imread(path)
     finally:
         logger.disabled = disabled
+    if array.size == 0:  # tifffile returns an empty array for a file without a readable page
+        raise ValueError("no image data in the file")
+    return array
 
 
 @contextmanager
