@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -40,7 +41,9 @@ def load_image(path: str | os.PathLike, role: str = "image") -> np.ndarray:
     if suffix not in IMAGE_SUFFIXES:
         raise PatchNRError(f"{path}: unsupported format '{suffix}' (use {', '.join(IMAGE_SUFFIXES)})")
     try:
-        array = _read(path, suffix)
+        with warnings.catch_warnings():  # decoder warnings (e.g. PIL's "Corrupt EXIF data"): a failure is reported once, below
+            warnings.simplefilter("ignore")
+            array = _read(path, suffix)
     except Exception as error:  # any decoder failure is a corrupt or unreadable file
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise PatchNRError(f"{path}: cannot read image ({type(error).__name__}: {reason})") from None
@@ -76,7 +79,11 @@ def _check_values(path: Path, role: str, array: np.ndarray) -> None:
 
 def _read(path: Path, suffix: str) -> np.ndarray:
     if suffix == ".npy":
-        return np.load(path, allow_pickle=False)
+        with open(path, "rb") as handle:
+            array = np.load(handle, allow_pickle=False)
+            if not isinstance(array, np.ndarray):
+                raise ValueError("an .npz archive, not a single array")
+            return array
     if suffix in (".tif", ".tiff"):
         return _read_tiff(path)
     from PIL import Image
