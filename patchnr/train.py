@@ -140,13 +140,15 @@ class _ProgressBar:
     the wall-clock budget when that is further along."""
 
     def __init__(self, config: TrainConfig, start: int, seconds_before: float, enabled: bool):
-        unit = "% of steps" if config.max_seconds is None else "% of steps or time budget"
-        self.bar = tqdm(total=100, desc="train", unit=unit, disable=not enabled,
-                        bar_format="{l_bar}{bar}| {n:.0f}/{total} [{elapsed}<{remaining}{postfix}]")
+        self.bar = tqdm(total=100, desc="train", disable=not enabled, bar_format="{l_bar}{bar}| [{elapsed}<{remaining}{postfix}]")
+        self.percent = 0.0
         self.advance(config.progress(start, seconds_before))
 
     def advance(self, fraction: float) -> None:
-        self.bar.update(min(100.0, 100.0 * fraction) - self.bar.n)
+        """Move the bar to ``fraction`` of the run (capped at 100 %)."""
+        percent = min(100.0, 100.0 * fraction)
+        self.bar.update(percent - self.percent)
+        self.percent = percent
 
     def show(self, **values) -> None:
         self.bar.set_postfix(**values)

@@ -381,3 +381,14 @@ def test_tests_use_a_temporary_cache():
 
     home_cache = os.path.expanduser("~/.cache")
     assert not str(cache_dir()).startswith(home_cache) and not os.environ["PATCHNR_RUNS"].startswith(home_cache)
+
+
+def test_progress_bar_follows_the_time_budget():
+    from patchnr.train import _ProgressBar
+
+    config = TrainConfig(steps=28_000, max_seconds=60.0)
+    bar = _ProgressBar(config, start=0, seconds_before=0.0, enabled=False)
+    bar.advance(config.progress(10, 30.0))
+    assert bar.bar.total == 100 and bar.percent == pytest.approx(50.0)
+    bar.advance(config.progress(20, 90.0))
+    assert bar.percent == pytest.approx(100.0)
