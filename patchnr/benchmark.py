@@ -43,6 +43,7 @@ import torch
 
 from .errors import PatchNRError
 from .io import IMAGE_SUFFIXES, atomic_path, load_image, save_array
+from .outputs import check_outputs, check_writable_folder, folder_lock
 from .metrics import psnr, ssim
 from .recipes import Recipe
 from .tasks import TASK_NAMES, TVBaseline, bundled_file, get_task
@@ -357,7 +358,7 @@ def run_benchmark(config: BenchmarkConfig) -> Path:
     images = {path.name: load_image(path) for path in files}
     task = cached_task(config.task)
     for name, image in images.items():
-        _check_shape(task, name, image)
+        task.check_image(image, name)
     recipe = task.recipes.get(config.recipe)
     if recipe is None:
         raise PatchNRError(f"unknown --recipe {config.recipe!r} (choose from {', '.join(task.recipes)})")
@@ -365,9 +366,26 @@ def run_benchmark(config: BenchmarkConfig) -> Path:
     assets = _assets(config, weights, None)  # validates the weights file
     gmm_id, gmm_loader = _gmm(config, task) if "epll" in config.methods else (None, None)
     common = {"task": config.task, "recipe": config.recipe, "seed": config.seed}
-    merged = merge_config(Path(config.out), common, method_settings(config, task, recipe, weights, gmm_id))
-
+    settings = method_settings(config, task, recipe, weights, gmm_id)
     out = Path(config.out)
+    merge_config(out, common, settings)  # refuses to mix results before anything is written
+    check_output_folder(out, files, config.methods, config.figures)
+    out.mkdir(parents=True, exist_ok=True)
+    with folder_lock(out):
+        return _run_locked(config, out, merge_config(out, common, settings), images, assets, gmm_loader)
+
+
+def check_output_folder(out: Path, images: list[Path], methods: list[str], figures: int) -> None:
+    """Raise ``PatchNRError`` if ``out`` cannot hold the results or one of its files is an input image."""
+    check_writable_folder("--out", out)
+    fixed = ["cases.csv", "config.json", "summary.md", "summary.csv"]
+    results = fixed + [f"figure_{path.stem}.png" for path in images[:figures]]
+    results += [f"reconstructions/{path.name}__{method}.npy" for path in images for method in methods]
+    check_outputs({f"--out file {name}": out / name for name in results}, {f"image {path}": path for path in images})
+
+
+def _run_locked(config: BenchmarkConfig, out: Path, merged: dict, images: dict, assets: dict, gmm_loader) -> Path:
+    """The cases of ``config`` missing from ``out/cases.csv``, then the reports (``out`` is locked)."""
     log = CaseLog(out / "cases.csv")
     done = log.done()
     keep = set(list(images)[: config.figures])
@@ -376,7 +394,6 @@ def run_benchmark(config: BenchmarkConfig) -> Path:
         for name in images for method in config.methods if (name, method) not in done
     ]
     client = connect(config.scheduler, config.workers) if cases else None
-    out.mkdir(parents=True, exist_ok=True)
     write_json(out / "config.json", merged)
     log.open()
     if cases:
@@ -387,15 +404,6 @@ def run_benchmark(config: BenchmarkConfig) -> Path:
         finally:
             _close(client)
     return write_reports(out, config.task, list(images)[: config.figures], images)
-
-
-def _check_shape(task, name: str, image: np.ndarray) -> None:
-    try:
-        ok = tuple(task.image_shape(task.shapes.range_shape(image.shape))) == tuple(image.shape)
-    except ValueError:
-        ok = False
-    if not ok:
-        raise PatchNRError(f"{name}: image of shape {image.shape} does not fit --task {task.name}")
 
 
 def case_key(case: Case) -> str:

@@ -10,11 +10,14 @@ import argparse
 import sys
 import time
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from . import __version__
+from .arguments import image_shape, non_negative_float, non_negative_int, positive_float, positive_int, seed
 from .errors import ParameterError, PatchNRError
 from .noise import LODOPAB_MU_MAX
 from .tasks import TASK_NAMES
@@ -22,7 +25,11 @@ from .train import FAST_WIDTH
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with one-line errors (exit 2) instead of usage dumps."""
+    """argparse with one-line errors (exit 2) instead of usage dumps; help shows the defaults."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message}\n")
@@ -30,6 +37,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="patchnr", description="Patch normalizing-flow regularization for imaging inverse problems.")
+    parser.add_argument("--version", action="version", version=f"patchnr {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_train(commands.add_parser("train", help="train a patch flow prior on a few clean images"))
     _add_reconstruct(commands.add_parser("reconstruct", help="reconstruct an image from an observation"))
@@ -46,18 +54,19 @@ def _add_train(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="checkpoint to write (.pt); also the periodic checkpoint")
     parser.add_argument("--validation", type=Path, help="held-out image: its patch NLL is logged")
     parser.add_argument("--log", type=Path, help="CSV of step, train NLL, validation NLL (default: OUT with .csv)")
-    parser.add_argument("--recipe", choices=("fast", "paper"), default="fast", help="fast (default) or the paper's 750k-step recipe")
-    parser.add_argument("--patch-size", type=int, default=flow.patch_size)
-    parser.add_argument("--layers", type=int, default=flow.num_layers)
-    parser.add_argument("--width", type=int, help=f"subnet width (fast: {FAST_WIDTH}, paper: {flow.hidden_width})")
-    parser.add_argument("--steps", type=int, help=f"Adam steps (fast: {train.steps})")
-    parser.add_argument("--batch", type=int, help=f"patches per step (fast: {train.batch_size})")
-    parser.add_argument("--lr", type=float, help=f"learning rate (fast: {train.lr}, cosine-decayed)")
-    parser.add_argument("--minutes", type=float, help="wall-clock budget: the run ends, annealed, after this long (or after --steps)")
+    parser.add_argument("--recipe", choices=("fast", "paper"), default="fast", help="fast, or the paper's 750k-step recipe")
+    parser.add_argument("--patch-size", type=positive_int, default=flow.patch_size, help="patch side in pixels")
+    parser.add_argument("--layers", type=positive_int, default=flow.num_layers, help="GLOW coupling layers of the flow")
+    parser.add_argument("--width", type=positive_int, help=f"subnet width (fast: {FAST_WIDTH}, paper: {flow.hidden_width})")
+    parser.add_argument("--steps", type=positive_int, help=f"Adam steps (fast: {train.steps})")
+    parser.add_argument("--batch", type=positive_int, help=f"patches per step (fast: {train.batch_size})")
+    parser.add_argument("--lr", type=positive_float, help=f"learning rate (fast: {train.lr}, cosine-decayed)")
+    parser.add_argument("--minutes", type=positive_float, help="wall-clock budget: the run ends, annealed, after this long (or after --steps)")
     parser.add_argument("--fp32", action="store_true", help="train the flow in fp32 (fast: bf16 autocast; the paper recipe is always fp32)")
-    parser.add_argument("--checkpoint-every", type=int, help="steps between checkpoints")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--resume", action="store_true", help="continue from the checkpoint at --out")
+    parser.add_argument("--checkpoint-every", type=positive_int, help=f"steps between checkpoints (fast: {train.checkpoint_every})")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of the patch draws and the initial weights")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from the checkpoint at --out: its step and its training time carry on, so the lr schedule and a --minutes budget continue where it stopped")
     parser.set_defaults(run=_train)
 
 
@@ -70,7 +79,7 @@ def _add_reconstruct(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--noise", metavar="MODEL",
                         help="with --operator: gaussian:SIGMA, or poisson:PHOTONS[:MU_MAX] (post-log CT data; "
                              f"MU_MAX default {LODOPAB_MU_MAX})")
-    parser.add_argument("--image-shape", metavar="H,W", type=_shape, help="with --operator: the image size, where the operator cannot tell")
+    parser.add_argument("--image-shape", metavar="H,W", type=image_shape, help="with --operator: the image size, where the operator cannot tell")
     parser.add_argument("--init", metavar="adjoint|zeros|FILE.npy",
                         help="starting image (default: the operator's pseudo-inverse, else its adjoint)")
     parser.add_argument("--observation", type=Path, help="observation (.npy/.png/.tif); omitted with --op: the embedded example")
@@ -79,29 +88,18 @@ def _add_reconstruct(parser: argparse.ArgumentParser) -> None:
                                                      "--operator of sr-x4 for Gaussian and ct-lowdose for Poisson noise)")
     parser.add_argument("--out", type=Path, help="reconstruction (.npy, float32); default with the example: patchnr-example-OP.npy")
     parser.add_argument("--png", type=Path, help="comparison figure (.png)")
-    parser.add_argument("--recipe", choices=("fast", "paper"), default="fast", help="solver settings (default fast)")
-    parser.add_argument("--lam", type=float, help="regularization weight λ, in units of the noise model's negative log-likelihood "
-                                                  "(default: the recipe's; with --operator the fast λ of sr-x4 for Gaussian "
-                                                  "and of ct-lowdose for Poisson noise)")
-    parser.add_argument("--iterations", type=int, help="Adam iterations (default: the recipe's)")
-    parser.add_argument("--patches", type=int, help="patches per iteration (default: the recipe's)")
-    parser.add_argument("--lr", type=float, help="Adam step size (default: the recipe's)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the patch draws and of the simulated noise")
+    parser.add_argument("--recipe", choices=("fast", "paper"), default="fast", help="solver settings")
+    parser.add_argument("--lam", type=non_negative_float, help="regularization weight λ, in units of the noise model's negative "
+                                                               "log-likelihood (default: the recipe's; with --operator the fast λ "
+                                                               "of sr-x4 for Gaussian and of ct-lowdose for Poisson noise)")
+    parser.add_argument("--iterations", type=positive_int, help="solver iterations (default: the recipe's)")
+    parser.add_argument("--patches", type=positive_int, help="patches per iteration (default: the recipe's)")
+    parser.add_argument("--lr", type=positive_float, help="Adam step size (default: the recipe's)")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of the patch draws and of the simulated noise")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
-    parser.add_argument("--backend", help="CT ray transform: auto (default), astra_cuda, astra_cpu, sparse")
+    parser.add_argument("--backend", help="CT ray transform (CT tasks only): auto (the default), astra_cuda, astra_cpu, sparse")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(run=_reconstruct)
-
-
-def _shape(text: str) -> tuple[int, int]:
-    """'H,W' → (H, W), both positive."""
-    try:
-        height, width = (int(part) for part in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected H,W (two positive integers), got {text!r}") from None
-    if height < 1 or width < 1:
-        raise argparse.ArgumentTypeError(f"expected H,W (two positive integers), got {text!r}")
-    return height, width
 
 
 def _add_benchmark(parser: argparse.ArgumentParser) -> None:
@@ -112,15 +110,15 @@ def _add_benchmark(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--images", nargs="+", type=Path, required=True, help="ground-truth images (files or folders)")
     parser.add_argument("--methods", required=True, help=f"comma list ({methods})")
     parser.add_argument("--out", type=Path, required=True, help="results folder (cases.csv, summary.md/csv, figures, config.json)")
-    parser.add_argument("--seed", type=int, default=0, help="base seed; each image's noise seed derives from it and the file name")
+    parser.add_argument("--seed", type=seed, default=0, help="base seed; each image's noise seed derives from it and the file name")
     parser.add_argument("--scheduler", default="local", help="'local' (in-process Dask threads) or tcp://host:port")
-    parser.add_argument("--workers", type=int, default=1, help="cases run at once with --scheduler local")
+    parser.add_argument("--workers", type=positive_int, default=1, help="cases run at once with --scheduler local")
     parser.add_argument("--recipe", choices=("fast", "paper"), default="fast", help="patchNR/EPLL solver settings")
     parser.add_argument("--weights", type=Path, help="patchNR prior (default: the task's bundled prior)")
-    parser.add_argument("--iterations", type=int, help="override the iterations of tv, epll and patchnr")
+    parser.add_argument("--iterations", type=positive_int, help="override the iterations of tv, epll and patchnr")
     parser.add_argument("--epll-gmm", type=Path, help="GMM file for epll (default: fit-or-load on the task's training images)")
-    parser.add_argument("--figures", type=int, default=1, help="figure grids for the first K images (default 1)")
-    parser.add_argument("--limit", type=int, help="only the first N images")
+    parser.add_argument("--figures", type=non_negative_int, default=1, help="figure grids for the first K images")
+    parser.add_argument("--limit", type=positive_int, help="only the first N images")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(run=_benchmark)
 
@@ -128,7 +126,6 @@ def _add_benchmark(parser: argparse.ArgumentParser) -> None:
 def _benchmark(args: argparse.Namespace) -> None:
     from .benchmark import BenchmarkConfig, run_benchmark
 
-    _require_positive(iterations=args.iterations, workers=args.workers, limit=args.limit)
     config = BenchmarkConfig(
         task=args.task, images=args.images, methods=[m.strip() for m in args.methods.split(",") if m.strip()], out=args.out,
         seed=args.seed, scheduler=args.scheduler, workers=args.workers, recipe=args.recipe, weights=args.weights,
@@ -140,12 +137,6 @@ def _benchmark(args: argparse.Namespace) -> None:
 def _require_suffix(path: Path | None, suffix: str, option: str) -> None:
     if path is not None and path.suffix.lower() != suffix:
         raise PatchNRError(f"{option} must end in {suffix}, got {path}")
-
-
-def _require_positive(**values) -> None:
-    for name, value in values.items():
-        if value is not None and value <= 0:
-            raise PatchNRError(f"--{name.replace('_', '-')} must be positive, got {value}")
 
 
 def resolve_device(name: str) -> torch.device:
@@ -165,11 +156,13 @@ def _train(args: argparse.Namespace) -> None:
     from .checkpoint import load_flow
     from .flow import FlowConfig
     from .io import load_image
+    from .outputs import check_outputs
     from .train import TrainConfig, train_flow
 
     _require_suffix(args.out, ".pt", "--out")
-    _require_positive(steps=args.steps, batch=args.batch, lr=args.lr, patch_size=args.patch_size, layers=args.layers, width=args.width,
-                      checkpoint_every=args.checkpoint_every, minutes=args.minutes)
+    log = args.log or args.out.with_suffix(".csv")
+    inputs = {f"training image {path}": path for path in args.images} | {"--validation": args.validation}
+    check_outputs({"--out": args.out, "--log": log}, inputs)
     base = TrainConfig.paper() if args.recipe == "paper" else TrainConfig()
     overrides = {"steps": args.steps, "batch_size": args.batch, "lr": args.lr, "checkpoint_every": args.checkpoint_every,
                  "max_seconds": 60 * args.minutes if args.minutes else None, "bf16": False if args.fp32 else None}
@@ -178,11 +171,12 @@ def _train(args: argparse.Namespace) -> None:
     validation = torch.from_numpy(load_image(args.validation))[None] if args.validation else None
     width = args.width or (FlowConfig().hidden_width if args.recipe == "paper" else FAST_WIDTH)
     flow_config = FlowConfig(patch_size=args.patch_size, num_layers=args.layers, hidden_width=width)
-    for path, image in zip(args.images, images):
+    named = list(zip(args.images, images)) + ([(args.validation, validation)] if validation is not None else [])
+    for path, image in named:
         if min(image.shape[1:]) < args.patch_size:
             raise PatchNRError(f"{path}: image {tuple(image.shape[1:])} is smaller than the patch size {args.patch_size}")
     start = time.perf_counter()
-    train_flow(images, flow_config, config, validation, checkpoint=args.out, log_csv=args.log or args.out.with_suffix(".csv"), resume=args.resume)
+    train_flow(images, flow_config, config, validation, checkpoint=args.out, log_csv=log, resume=args.resume)
     _, metadata = load_flow(args.out)
     print(f"saved {args.out} ({metadata['step']} steps, {time.perf_counter() - start:.0f} s)")
 
@@ -209,27 +203,31 @@ def _reconstruct(args: argparse.Namespace) -> None:
 
 
 def _check_reconstruct_options(args: argparse.Namespace) -> None:
-    """Option checks that need no file: suffixes, ranges, which options go together."""
+    """Option checks that need no heavy work: suffixes, which options go together, output locations."""
+    from .outputs import check_outputs
+
     _require_suffix(args.out, ".npy", "--out")
     _require_suffix(args.png, ".png", "--png")
-    _require_positive(iterations=args.iterations, patches=args.patches, lr=args.lr)
-    if args.lam is not None and (args.lam < 0 or not np.isfinite(args.lam)):
-        raise PatchNRError(f"--lam must be a finite non-negative number, got {args.lam}")
     if args.operator is not None:
         for flag, value in (("--noise", args.noise), ("--observation", args.observation), ("--out", args.out)):
             if value is None:
                 raise PatchNRError(f"{flag} is required with --operator")
-        return
-    if args.op not in TASK_NAMES:
-        raise PatchNRError(f"unknown --op {args.op!r} (choose from {', '.join(TASK_NAMES)})")
-    for flag, value in (("--noise", args.noise), ("--image-shape", args.image_shape)):
-        if value is not None:
-            raise PatchNRError(f"{flag} goes with --operator, not with --op")
-    if args.observation is None and args.out is None:
-        args.out = Path(f"patchnr-example-{args.op}.npy")
-        args.png = args.png or args.out.with_suffix(".png")
-    if args.out is None:
-        raise PatchNRError("--out is required with --observation")
+    else:
+        if args.op not in TASK_NAMES:
+            raise PatchNRError(f"unknown --op {args.op!r} (choose from {', '.join(TASK_NAMES)})")
+        for flag, value in (("--noise", args.noise), ("--image-shape", args.image_shape)):
+            if value is not None:
+                raise PatchNRError(f"{flag} goes with --operator, not with --op")
+        if args.observation is None and args.out is None:
+            args.out = Path(f"patchnr-example-{args.op}.npy")
+            args.png = args.png or args.out.with_suffix(".png")
+        if args.out is None:
+            raise PatchNRError("--out is required with --observation")
+    init_file = Path(args.init) if args.init not in (None, "adjoint", "zeros") else None
+    operator_file = Path(args.operator.rpartition(":")[0]) if args.operator else None
+    check_outputs({"--out": args.out, "--png": args.png},
+                  {"--observation": args.observation, "--ground-truth": args.ground_truth, "--weights": args.weights,
+                   "--init": init_file, "--operator": operator_file})
 
 
 def _problem(args: argparse.Namespace, device: torch.device):
@@ -240,7 +238,7 @@ def _problem(args: argparse.Namespace, device: torch.device):
     if args.operator is None:
         return get_task(args.op, device=device, backend=args.backend)
     if args.backend is not None:
-        raise PatchNRError("--backend applies to the CT tasks (--op ct-lowdose, ct-limited) only")
+        raise PatchNRError("--backend applies to the CT tasks (--op ct-lowdose, ct-limited), not to --operator")
     noise = parse_noise(args.noise)
     operator = build_operator(load_factory(args.operator), args.image_shape)
     return custom_task(operator.to(device), noise)
@@ -269,10 +267,11 @@ def _observation(args: argparse.Namespace, task, device: torch.device, load_imag
 
     if args.observation is None:
         ground_truth = load_image(args.ground_truth or bundled_file(task.example_file))
+        task.check_image(ground_truth, "--ground-truth")
         observation = task.simulate(_as_batch(ground_truth, device), args.seed)[0, 0].cpu().numpy()
         print(f"embedded example: {args.op} on the bundled {task.example_file} (simulated observation, seed {args.seed})")
         return observation, ground_truth
-    observation, note = task.prepare_observation(load_image(args.observation))
+    observation, note = task.prepare_observation(load_image(args.observation, role="observation"))
     if note:
         print(f"patchnr: {note}", file=sys.stderr)
     if args.operator is not None:
@@ -312,24 +311,31 @@ BASELINE_LABELS = {"fbp": "FBP"}
 def _report_and_save(args, task, init: np.ndarray, image: np.ndarray, ground_truth: np.ndarray | None) -> None:
     from .figures import comparison_figure
     from .io import save_array
-    from .metrics import psnr, ssim
+    from .metrics import quality_summary
+    from .outputs import write_all
 
     baseline = BASELINE_LABELS.get(task.baseline, task.baseline)
     if ground_truth is not None:
         for name, result in ((baseline, init), ("patchNR", image)):
-            print(f"{name:>8}: PSNR {psnr(result, ground_truth):6.2f} dB  SSIM {ssim(result, ground_truth):.4f}")
-    save_array(args.out, image)
-    print(f"wrote {args.out}")
+            print(f"{name:>8}: {quality_summary(result, ground_truth)}")
+    writers = {args.out: partial(save_array, array=image)}
     if args.png is not None:
-        comparison_figure(args.png, {baseline: init, "patchNR": image}, ground_truth, title=args.op or task.name)
-        print(f"wrote {args.png}")
+        writers[args.png] = partial(comparison_figure, images={baseline: init, "patchNR": image},
+                                    ground_truth=ground_truth, title=args.op or task.name)
+    write_all(writers)
+    for path in writers:
+        print(f"wrote {path.resolve()}")
 
 
 FLAGS = {"image_shape": "--image-shape", "operator": "--operator", "lam": "--lam", "noise": "--noise", "backend": "--backend"}
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run the command line ``argv``; return the exit code (argparse's errors, --help and --version included)."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else 2
     try:
         args.run(args)
     except ParameterError as error:

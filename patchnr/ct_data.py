@@ -7,7 +7,6 @@ y = −log(counts/N0)/μ_max of Poisson counts with N0 = 4096 photons per detect
 
 from __future__ import annotations
 
-import warnings
 from functools import lru_cache
 from pathlib import Path
 
@@ -79,9 +78,7 @@ def _fine_ray_transform(geometry, factor: int, device: str):
     from .operators.ct import RayTransform
 
     fine = replace(geometry, size=geometry.size * factor)
-    with warnings.catch_warnings():  # ODL warns that astra_cpu is slow for large images: expected here
-        warnings.filterwarnings("ignore", "The 'astra_cpu' backend may be too slow", RuntimeWarning)
-        return RayTransform(fine, backend="astra_cuda" if device.startswith("cuda") else "astra_cpu", device=device)
+    return RayTransform(fine, backend="astra_cuda" if device.startswith("cuda") else "astra_cpu", device=device)
 
 
 def clean_sinogram(image: torch.Tensor, ray_transform, upsample: int = 1) -> torch.Tensor:

@@ -7,7 +7,7 @@ import os
 import numpy as np
 
 from .io import atomic_path
-from .metrics import psnr, ssim
+from .metrics import quality_summary
 
 
 def comparison_figure(
@@ -29,7 +29,7 @@ def comparison_figure(
         axes[0, column].imshow(image, cmap="gray", vmin=low, vmax=high)
         label = name
         if ground_truth is not None and column > 0:
-            label += f"\n{psnr(image, ground_truth):.2f} dB, SSIM {ssim(image, ground_truth):.3f}"
+            label += "\n" + " ".join(quality_summary(image, ground_truth).split())
         axes[0, column].set_title(label, fontsize=9)
         if rows == 2 and column > 0:
             error = np.abs(image - ground_truth)

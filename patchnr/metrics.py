@@ -18,12 +18,26 @@ def _as_2d(image: np.ndarray | torch.Tensor) -> np.ndarray:
 
 
 def psnr(image: np.ndarray | torch.Tensor, ground_truth: np.ndarray | torch.Tensor) -> float:
-    """Peak signal-to-noise ratio in dB, data range = ground-truth max − min."""
+    """Peak signal-to-noise ratio in dB, data range = ground-truth max − min (NaN for a constant ground truth)."""
     gt = _as_2d(ground_truth)
+    if gt.max() == gt.min():
+        return float("nan")
     return float(peak_signal_noise_ratio(gt, _as_2d(image), data_range=float(gt.max() - gt.min())))
 
 
 def ssim(image: np.ndarray | torch.Tensor, ground_truth: np.ndarray | torch.Tensor) -> float:
-    """Structural similarity (scikit-image defaults, 7×7 window), data range = ground-truth max − min."""
+    """Structural similarity (scikit-image defaults, 7×7 window), data range = ground-truth max − min
+    (NaN for a constant ground truth)."""
     gt = _as_2d(ground_truth)
+    if gt.max() == gt.min():
+        return float("nan")
     return float(structural_similarity(gt, _as_2d(image), data_range=float(gt.max() - gt.min())))
+
+
+def quality_summary(image: np.ndarray | torch.Tensor, ground_truth: np.ndarray | torch.Tensor) -> str:
+    """``'PSNR  31.20 dB  SSIM 0.8731'``; ``'PSNR n/a  SSIM n/a (constant ground truth)'`` when the
+    ground truth has no data range to measure against."""
+    gt = _as_2d(ground_truth)
+    if gt.max() == gt.min():
+        return "PSNR n/a  SSIM n/a (constant ground truth)"
+    return f"PSNR {psnr(image, gt):6.2f} dB  SSIM {ssim(image, gt):.4f}"

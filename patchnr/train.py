@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 from .checkpoint import load_flow, read_checkpoint, save_flow
 from .errors import PatchNRError
 from .flow import FlowConfig, PatchFlow
+from .outputs import restore_on_error
 from .patches import PatchPool
 
 
@@ -79,7 +80,10 @@ def train_flow(
     ``checkpoint``. With ``resume`` the run continues from that checkpoint. With
     ``train_config.max_seconds`` the run ends after the first step past that budget, and the
     learning-rate schedule follows whichever of steps and seconds is further along, so a run cut
-    short by its budget still ends annealed (the seconds count from this call, also on resume).
+    short by its budget still ends annealed. The training seconds are stored in the checkpoint's
+    metadata: a resumed run counts on from them, so it continues the schedule where it stopped.
+    A diverged run (``PatchNRError``) puts ``checkpoint`` and ``log_csv`` back as they were before
+    the call (removing them if it created them); Ctrl-C leaves the last periodic checkpoint.
     """
     torch.manual_seed(train_config.seed)
     generator = torch.Generator().manual_seed(train_config.seed)
@@ -89,43 +93,80 @@ def train_flow(
         val_patches = PatchPool([validation_image], flow_config.patch_size).sample(train_config.validation_patches, generator)
     flow = PatchFlow(flow_config)
     optimizer = torch.optim.Adam(flow.parameters(), lr=train_config.lr)
-    start = _resume(checkpoint, flow, optimizer, generator) if resume else 0
-    log = _CsvLog(log_csv, append=resume and start > 0)
+    start, seconds_before = _resume(checkpoint, flow, optimizer, generator) if resume else (0, 0.0)
+    outputs = [path for path in (checkpoint, log_csv) if path is not None]
+    with restore_on_error(outputs):  # a diverged run leaves the checkpoint and the log as they were
+        log = _CsvLog(log_csv, append=resume and start > 0)
+        _optimise(flow, optimizer, pool, generator, val_patches, train_config, log, checkpoint, start, seconds_before, progress)
+    return flow.eval()
+
+
+def _optimise(flow, optimizer, pool, generator, val_patches, config: TrainConfig, log, checkpoint, start: int,
+              seconds_before: float, progress: bool) -> None:
+    """The training loop of ``train_flow`` from step ``start``; ``seconds_before``: time spent by earlier runs."""
     flow.train()
-    bar = tqdm(range(start, train_config.steps), desc="train", disable=not progress, initial=start, total=train_config.steps)
-    running, started, fraction = None, time.perf_counter(), train_config.progress(start, 0.0)
-    for step in bar:
-        optimizer.param_groups[0]["lr"] = train_config.lr * train_config.lr_factor(fraction)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=train_config.bf16):
-            loss = flow.nll(pool.sample(train_config.batch_size, generator)).mean()
+    bar = _ProgressBar(config, start, seconds_before, enabled=progress)
+    running, started = None, time.perf_counter() - seconds_before
+    fraction = config.progress(start, seconds_before)
+    for step in range(start, config.steps):
+        optimizer.param_groups[0]["lr"] = config.lr * config.lr_factor(fraction)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
+            loss = flow.nll(pool.sample(config.batch_size, generator)).mean()
         if not torch.isfinite(loss):
             raise PatchNRError(f"training diverged at step {step} (loss {loss.item()}); lower --lr")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
-        done = step + 1
-        fraction = train_config.progress(done, time.perf_counter() - started)  # also sets the next step's lr
-        last = done == train_config.steps or fraction >= 1.0
-        if val_patches is not None and (done % train_config.validate_every == 0 or last):
+        done, seconds = step + 1, time.perf_counter() - started
+        fraction = config.progress(done, seconds)  # also sets the next step's lr
+        last = done == config.steps or fraction >= 1.0
+        bar.advance(fraction)
+        if val_patches is not None and (done % config.validate_every == 0 or last):
             val = validation_nll(flow, val_patches)
             log.write(step=done, train_nll=running, val_nll=val)
-            bar.set_postfix(loss=f"{running:.3f}", val=f"{val:.3f}")
+            bar.show(loss=f"{running:.3f}", val=f"{val:.3f}")
         elif done % 50 == 0:
-            bar.set_postfix(loss=f"{running:.3f}")
-        if checkpoint is not None and (done % train_config.checkpoint_every == 0 or last):
-            _save(checkpoint, flow, optimizer, generator, done, train_config, running)
+            bar.show(loss=f"{running:.3f}")
+        if checkpoint is not None and (done % config.checkpoint_every == 0 or last):
+            _save(checkpoint, flow, optimizer, generator, done, config, running, seconds)
         if last:
             break
-    return flow.eval()
+    bar.close()
 
 
-def _save(path, flow, optimizer, generator, step: int, config: TrainConfig, loss: float | None) -> None:
-    metadata = {"step": step, "train_config": asdict(config), "train_nll": loss}
+class _ProgressBar:
+    """tqdm over the run's progress in percent (``TrainConfig.progress``): follows the step count, or
+    the wall-clock budget when that is further along."""
+
+    def __init__(self, config: TrainConfig, start: int, seconds_before: float, enabled: bool):
+        self.bar = tqdm(total=100, desc="train", disable=not enabled, bar_format="{l_bar}{bar}| [{elapsed}<{remaining}{postfix}]")
+        self.percent = 0.0
+        self.advance(config.progress(start, seconds_before))
+
+    def advance(self, fraction: float) -> None:
+        """Move the bar to ``fraction`` of the run (capped at 100 %)."""
+        percent = min(100.0, 100.0 * fraction)
+        self.bar.update(percent - self.percent)
+        self.percent = percent
+
+    def show(self, **values) -> None:
+        self.bar.set_postfix(**values)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _save(path, flow, optimizer, generator, step: int, config: TrainConfig, loss: float | None, seconds: float) -> None:
+    metadata = {"step": step, "train_config": asdict(config), "train_nll": loss, "seconds": seconds}
     save_flow(path, flow, metadata, optimizer_state=optimizer.state_dict(), rng_state=generator.get_state())
 
 
-def _resume(path, flow: PatchFlow, optimizer: torch.optim.Optimizer, generator: torch.Generator) -> int:
+def _resume(path, flow: PatchFlow, optimizer: torch.optim.Optimizer, generator: torch.Generator) -> tuple[int, float]:
+    """Load flow, optimizer and generator state from ``path``; return (step, training seconds so far).
+
+    Every stored entry is checked before use: a corrupt one is a one-line ``PatchNRError``.
+    """
     if path is None or not Path(path).is_file():
         raise PatchNRError(f"--resume: no checkpoint at {path}")
     stored, metadata = load_flow(path, flow.config.patch_size, flow.config.channels)
@@ -134,10 +175,39 @@ def _resume(path, flow: PatchFlow, optimizer: torch.optim.Optimizer, generator: 
     payload = read_checkpoint(path)
     flow.load_state_dict(stored.state_dict())
     if "optimizer_state" in payload:
-        optimizer.load_state_dict(payload["optimizer_state"])
+        _load_optimizer_state(path, optimizer, payload["optimizer_state"])
     if "rng_state" in payload:
-        generator.set_state(payload["rng_state"])
-    return int(metadata.get("step", 0))
+        _load_generator_state(path, generator, payload["rng_state"])
+    step, seconds = metadata.get("step", 0), metadata.get("seconds", 0.0)
+    if type(step) is not int or step < 0:
+        raise PatchNRError(f"--resume: {path} has a corrupt step {step!r:.40}")
+    if type(seconds) not in (int, float) or not math.isfinite(seconds) or seconds < 0:
+        raise PatchNRError(f"--resume: {path} has a corrupt training time {seconds!r:.40}")
+    return step, float(seconds)
+
+
+def _load_optimizer_state(path, optimizer: torch.optim.Optimizer, state) -> None:
+    """Adam's state from a checkpoint, checked: moments shaped like their parameters, finite step counts."""
+    try:
+        optimizer.load_state_dict(state)
+        for parameter in optimizer.param_groups[0]["params"]:
+            entry = optimizer.state.get(parameter, {})
+            for name in ("exp_avg", "exp_avg_sq"):
+                if name in entry and (not isinstance(entry[name], torch.Tensor) or entry[name].shape != parameter.shape):
+                    raise ValueError(f"{name} does not match its parameter")
+            if "step" in entry and not math.isfinite(float(entry["step"])):
+                raise ValueError("non-finite step count")
+    except (ValueError, KeyError, TypeError, IndexError, RuntimeError, AttributeError) as error:
+        raise PatchNRError(f"--resume: {path} has a corrupt optimizer state ({str(error).splitlines()[0][:120]})") from None
+
+
+def _load_generator_state(path, generator: torch.Generator, state) -> None:
+    try:
+        if not isinstance(state, torch.Tensor) or state.dtype != torch.uint8:
+            raise TypeError("not a uint8 tensor")
+        generator.set_state(state)
+    except (TypeError, RuntimeError, ValueError) as error:
+        raise PatchNRError(f"--resume: {path} has a corrupt random state ({str(error).splitlines()[0][:120]})") from None
 
 
 class _CsvLog:

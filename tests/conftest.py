@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -21,6 +23,23 @@ def texture(size: int = 64, seed: int = 0) -> np.ndarray:
     image = gaussian_filter(rng.standard_normal((size, size)), 2.0, mode="wrap")
     image = (image - image.min()) / (image.max() - image.min())
     return image.astype(np.float32)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def temporary_cache(tmp_path_factory):
+    """Every test runs with ``PATCHNR_CACHE`` and ``PATCHNR_RUNS`` in a temporary folder: none writes
+    to the user's ``~/.cache/patchnr``."""
+    names = ("PATCHNR_CACHE", "PATCHNR_RUNS")
+    saved = {name: os.environ.get(name) for name in names}
+    root = tmp_path_factory.mktemp("patchnr-home")
+    for name in names:
+        os.environ[name] = str(root / name.lower())
+    yield root
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture

@@ -101,6 +101,15 @@ class Task:
         if not np.isfinite(observation).all():
             raise PatchNRError("observation contains NaN or Inf")
 
+    def check_image(self, image: np.ndarray, label: str) -> None:
+        """Raise ``PatchNRError`` unless an (H, W) image has a size this task's operator maps and inverts."""
+        try:
+            fits = tuple(self.image_shape(self.shapes.range_shape(image.shape))) == tuple(image.shape)
+        except ValueError:
+            fits = False
+        if not fits:
+            raise PatchNRError(f"{label}: image of shape {image.shape} does not fit task {self.name}")
+
     def check_ground_truth(self, ground_truth: np.ndarray, observation_shape: tuple[int, int]) -> None:
         expected = self.image_shape(observation_shape)
         if tuple(ground_truth.shape) != tuple(expected):

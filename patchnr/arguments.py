@@ -1,0 +1,71 @@
+"""argparse ``type=`` functions: a value out of range is refused at parsing, with one line.
+
+Each raises ``argparse.ArgumentTypeError``, which argparse reports as
+``patchnr <command>: error: argument --x: <message>`` (exit code 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+MAX_SEED = 2**32 - 1  # NumPy's legacy seeding, torch.manual_seed and the derived case seeds all accept it
+MAX_COUNT = 2**31 - 1  # steps, iterations, patches, widths: beyond int32 nothing fits in memory or time
+
+
+def _number(text: str, kind: type) -> float | int:
+    try:
+        return kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None
+
+
+def positive_float(text: str) -> float:
+    """A finite number > 0 (learning rates, budgets)."""
+    value = _number(text, float)
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a finite positive number, got {text!r}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """A finite number ≥ 0 (regularization weights)."""
+    value = _number(text, float)
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a finite non-negative number, got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """An integer in [1, 2³¹ − 1] (counts and sizes)."""
+    value = _number(text, int)
+    if not 1 <= value <= MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"expected an integer from 1 to {MAX_COUNT}, got {text!r}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """An integer in [0, 2³¹ − 1] (e.g. a number of figures)."""
+    value = _number(text, int)
+    if not 0 <= value <= MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"expected an integer from 0 to {MAX_COUNT}, got {text!r}")
+    return value
+
+
+def seed(text: str) -> int:
+    """A random seed in [0, 2³² − 1]."""
+    value = _number(text, int)
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"expected a seed from 0 to {MAX_SEED}, got {text!r}")
+    return value
+
+
+def image_shape(text: str) -> tuple[int, int]:
+    """'H,W' → (H, W), two integers in [1, 2³¹ − 1]."""
+    try:
+        height, width = (int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected H,W (two positive integers), got {text!r}") from None
+    if not (1 <= height <= MAX_COUNT and 1 <= width <= MAX_COUNT):
+        raise argparse.ArgumentTypeError(f"expected H,W (two positive integers), got {text!r}")
+    return height, width
