@@ -40,7 +40,7 @@ CRANIUM_SPACING = 8  # minimum index distance between chosen slices
 CRANIUM_CHOSEN = tuple(range(2, 91, CRANIUM_SPACING))  # 2, 10, …, 90: 12 slices with anatomy
 VAL_CRANIUM = (34, 66)
 TEST_CRANIUM = tuple(i for i in CRANIUM_CHOSEN if i not in VAL_CRANIUM)
-# More validation slices for recipe choices (session 5), halfway between chosen slices, so each lies
+# More validation slices for recipe choices, halfway between chosen slices, so each lies
 # 4 slices from its nearest test slice; never used for anything reported as a test result.
 EXTRA_VAL_CRANIUM = (30, 54, 78)
 

@@ -19,7 +19,7 @@ PAPER = Recipe(lam=700.0, iterations=300, lr=0.005, n_patches=40_000, padding=4)
 FAST = Recipe(lam=1300.0, iterations=150, lr=0.01, n_patches=20_000, padding=4, lr_schedule="cosine", bf16=True,
               stratified=True, ordered_subsets=True, adam_beta2=0.9)
 # Baselines, chosen on the validation slices: results/lambda_sweep_ct-lowdose_tv.md (λ 30) and
-# results/sweeps_session4/lambda_sweep_ct-lowdose_epll.md (λ 700).
+# results/sweeps_ct_lowdose_subsets/lambda_sweep_ct-lowdose_epll.md (λ 700).
 TV = TVBaseline(lam=30.0, eps=5e-3, iterations=100)
 EPLL_LAM = 700.0
 
