@@ -36,28 +36,27 @@ def non_negative_float(text: str) -> float:
     return value
 
 
+def _integer_in(text: str, low: int, high: int, what: str) -> int:
+    """``text`` as an integer in [low, high]; else one line naming ``what`` was expected."""
+    value = _number(text, int)
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"expected {what} from {low} to {high}, got {text!r}")
+    return value
+
+
 def positive_int(text: str) -> int:
     """An integer in [1, 2³¹ − 1] (counts and sizes)."""
-    value = _number(text, int)
-    if not 1 <= value <= MAX_COUNT:
-        raise argparse.ArgumentTypeError(f"expected an integer from 1 to {MAX_COUNT}, got {text!r}")
-    return value
+    return _integer_in(text, 1, MAX_COUNT, "an integer")
 
 
 def non_negative_int(text: str) -> int:
     """An integer in [0, 2³¹ − 1] (e.g. a number of figures)."""
-    value = _number(text, int)
-    if not 0 <= value <= MAX_COUNT:
-        raise argparse.ArgumentTypeError(f"expected an integer from 0 to {MAX_COUNT}, got {text!r}")
-    return value
+    return _integer_in(text, 0, MAX_COUNT, "an integer")
 
 
 def seed(text: str) -> int:
     """A random seed in [0, 2³² − 1]."""
-    value = _number(text, int)
-    if not 0 <= value <= MAX_SEED:
-        raise argparse.ArgumentTypeError(f"expected a seed from 0 to {MAX_SEED}, got {text!r}")
-    return value
+    return _integer_in(text, 0, MAX_SEED, "a seed")
 
 
 def image_shape(text: str) -> tuple[int, int]:

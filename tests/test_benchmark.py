@@ -194,3 +194,22 @@ def test_worker_cache_keeps_only_the_last_task_and_flow(monkeypatch, tiny_flow):
     second = benchmark._cached_flow({**asset, "sha256": "b"})
     assert second is not first and benchmark._cached_flow({**asset, "sha256": "a"}) is not first
     assert benchmark.cached_task("ct-lowdose").name == "ct-lowdose" and len(builds) == 3  # flows leave the task alone
+
+
+@pytest.mark.parametrize("task", ["sr-x4", "ct-lowdose"])
+def test_epll_uses_the_bundled_mixture_by_default(tmp_path, task):
+    """No fitting and no ../shared at run time: the task's mixture ships with the package."""
+    import json
+
+    from patchnr.benchmark import file_sha256
+    from patchnr.priors.gmm import load_gmm
+    from patchnr.tasks import bundled_file, get_task
+
+    path = bundled_file(get_task(task).gmm_file)
+    gmm = load_gmm(path)
+    assert gmm["means"].shape == (200, 36) and gmm["precisions_cholesky"].shape == (200, 36, 36)
+    if task == "sr-x4":
+        out = tmp_path / "out"
+        assert _benchmark("--methods", "epll", "--images", str(_images(tmp_path / "gt", 1)), "--out", str(out), "--iterations", "2") == 0
+        recorded = json.loads((out / "config.json").read_text())["methods"]["epll"]["gmm"]
+        assert recorded == f"sha256:{file_sha256(path)}"
