@@ -7,7 +7,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .operators.base import Operator
+from .operators.base import Operator, as_operator
 
 DataTerm = Callable[[torch.Tensor], torch.Tensor]
 
@@ -16,15 +16,17 @@ class Measurement(nn.Module):
     """y = noise(A x).
 
     Args:
-        operator: the forward operator A (``patchnr.operators.Operator``) used to reconstruct.
+        operator: the forward operator A used to reconstruct: an ``Operator``, or any differentiable
+            callable (wrapped by ``as_operator``).
         noise: a noise model (``GaussianNoise``, ``PoissonNoise``): simulation and data term.
         simulator: maps a ground truth to its clean measurement for ``simulate`` when the data are
             made differently from A (CT: a finer grid, no inverse crime); default A itself.
     """
 
-    def __init__(self, operator: Operator, noise: nn.Module, simulator: Callable[[torch.Tensor], torch.Tensor] | None = None):
+    def __init__(self, operator: Operator | Callable[[torch.Tensor], torch.Tensor], noise: nn.Module,
+                 simulator: Callable[[torch.Tensor], torch.Tensor] | None = None):
         super().__init__()
-        self.operator = operator
+        self.operator = as_operator(operator)
         self.noise = noise
         self.simulator = simulator
 
