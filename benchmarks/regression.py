@@ -57,25 +57,25 @@ def baseline_tree(revision: str) -> Path:
     return tree
 
 
-def environment(tree: Path | None, threads: int) -> dict:
-    """This checkout's installed package (tree None), or the baseline tree first on the path."""
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "PATCHNR_RUNS": str(REPO / "runs")}
-    if tree is not None:
-        env["PYTHONPATH"] = str(tree)
-    return env
+def environment(tree: Path, threads: int) -> dict:
+    """Subprocess settings that import the package from ``tree``: it is the working directory (first on
+    Python's path) and on ``PYTHONPATH``."""
+    settings = {"OMP_NUM_THREADS": str(threads), "PATCHNR_RUNS": str(REPO / "runs"), "PATCHNR_SHARED": str(SHARED),
+                "PYTHONPATH": str(tree)}  # the two folders tell a baseline that fits its EPLL mixture where its data are
+    return {"cwd": tree, "env": {**os.environ, **settings}}
 
 
-def run_benchmark(task: str, side: str, env: dict) -> list[dict]:
+def run_benchmark(task: str, side: str, where: dict) -> list[dict]:
     images, methods = BENCHMARKS[task]
     out = RUNS / f"{side}-{task}"
     subprocess.run([sys.executable, "-m", "patchnr.cli", "benchmark", "--task", task, "--methods", methods, "--quiet",
-                    "--figures", "0", "--out", str(out), "--images", *map(str, images)], check=True, env=env)
+                    "--figures", "0", "--out", str(out), "--images", *map(str, images)], check=True, **where)
     with open(out / "cases.csv", newline="") as handle:
         return [{"side": side, "task": task, **row} for row in csv.DictReader(handle)]
 
 
-def run_trace(task: str, side: str, env: dict) -> list[dict]:
-    output = subprocess.run([sys.executable, "-c", TRACE_CODE, task, str(TRACE_IMAGES[task])], check=True, env=env,
+def run_trace(task: str, side: str, where: dict) -> list[dict]:
+    output = subprocess.run([sys.executable, "-c", TRACE_CODE, task, str(TRACE_IMAGES[task])], check=True, **where,
                             capture_output=True, text=True).stdout
     trace = json.loads(output.strip().splitlines()[-1])
     scale = 2 * SR_SIGMA**2 if task == "sr-x4" and side == "current" else 1.0
@@ -119,12 +119,12 @@ def main() -> None:
     parser.add_argument("--baseline", required=True, help="git revision to compare against")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
-    sides = {"baseline": environment(baseline_tree(args.baseline), args.threads), "current": environment(None, args.threads)}
+    sides = {"baseline": environment(baseline_tree(args.baseline), args.threads), "current": environment(REPO, args.threads)}
     cases, traces = [], []
     for task in BENCHMARKS:
-        for side, env in sides.items():
-            cases += run_benchmark(task, side, env)
-            traces += run_trace(task, side, env)
+        for side, where in sides.items():
+            cases += run_benchmark(task, side, where)
+            traces += run_trace(task, side, where)
     write_csv(OUT / "benchmark.csv", cases)
     write_csv(OUT / "trace.csv", traces)
     (REPO / "results" / "regression.md").write_text(report(args.baseline, cases, traces, args.threads))
