@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -158,3 +159,19 @@ def test_limited_angle_keeps_rows_of_the_full_scan(tmp_path, monkeypatch):
 def test_simulation_refuses_a_multichannel_image():
     with pytest.raises(PatchNRError, match="B×1×H×W"):
         ct_data.lodopab_clean_sinogram(torch.zeros(1, 2, 36, 36), GEOMETRY, SIMULATION_SIZE)
+
+
+def test_prepare_script_writes_lodopab_crops(tmp_path):
+    import importlib.util
+
+    script = Path(__file__).resolve().parents[1] / "data_scripts" / "prepare_lodopab_ct.py"
+    spec = importlib.util.spec_from_file_location("prepare_lodopab_ct", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    written = module.write_training_crops(tmp_path, seed=0)
+    if not written:
+        pytest.skip("no pydicom training slice readable here")
+    for path in written:
+        image = np.load(path)
+        assert image.shape == (362, 362) and image.dtype == np.float32
+        assert 0.0 <= image.min() and image.max() <= 1.0 and image.max() > 0.3  # tissue, not an empty crop
