@@ -16,6 +16,7 @@ kept under ``runs/ct_lodopab/``. Then ``results/ct_lodopab.md`` and one figure p
 
     python benchmarks/ct_lodopab.py                    # every case, then the report
     python benchmarks/ct_lodopab.py --settings lowdose # one setting
+    python benchmarks/ct_lodopab.py --methods fbp --simulations grid-2x --seeds 0 1
     python benchmarks/ct_lodopab.py --report-only
 """
 
@@ -132,7 +133,7 @@ def load_priors(task) -> dict:
     return {"flow": flow, "gmm": load_gmm(gmm_path) if gmm_path.exists() else None}
 
 
-def run_setting(name: str, seeds: tuple[int, ...]) -> None:
+def run_setting(name: str, seeds: tuple[int, ...], methods: tuple[str, ...], simulations: tuple[str, ...]) -> None:
     setting = SETTINGS[name]
     task = get_task(setting.task, backend="sparse")
     truth_array = lodopab_units(DATA / "ground_truth_x2.png")
@@ -140,9 +141,11 @@ def run_setting(name: str, seeds: tuple[int, ...]) -> None:
     done = {(r["setting"], r["simulation"], r["method"], r["seed"]) for r in read_rows()}
     priors = load_priors(task)
     task.initialise(task.simulate(truth, 0))  # loads the system matrix and the FBP filter before any timing
-    for simulation, methods in setting.runs.items():
+    for simulation, planned in setting.runs.items():
+        if simulation not in simulations:
+            continue
         for seed in seeds:
-            pending = [m for m in methods if (name, simulation, m, str(seed)) not in done and (m != "epll" or priors["gmm"] is not None)
+            pending = [m for m in planned if m in methods and (name, simulation, m, str(seed)) not in done and (m != "epll" or priors["gmm"] is not None)
                        and (m not in SINGLE_SEED_METHODS or seed == FIGURE_SEED)]
             if not pending:
                 continue
@@ -280,12 +283,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--settings", default=",".join(SETTINGS), help=f"comma list of {', '.join(SETTINGS)}")
     parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS), help="noise seeds (also the patch-draw seeds)")
+    parser.add_argument("--methods", default="fbp,tv,epll,patchnr", help="comma list: run only these methods")
+    parser.add_argument("--simulations", default=",".join(SIMULATION_LABELS), help="comma list: run only these simulations")
     parser.add_argument("--report-only", action="store_true", help="only rewrite the report from the CSV")
     args = parser.parse_args()
     RESULTS.mkdir(exist_ok=True)
     if not args.report_only:
         for name in args.settings.split(","):
-            run_setting(name.strip(), tuple(args.seeds))
+            run_setting(name.strip(), tuple(args.seeds), tuple(args.methods.split(",")), tuple(args.simulations.split(",")))
     write_report()
 
 
