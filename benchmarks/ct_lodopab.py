@@ -199,24 +199,24 @@ def setting_section(name: str, rows: list[dict]) -> list[str]:
     setting = SETTINGS[name]
     column = 0 if name == "lowdose" else 1
     lines = [f"## {'Low dose' if name == 'lowdose' else 'Limited angle (angles 100..899 of 1000)'} ({setting.task})", ""]
-    seeds = ", ".join(str(s) for s in sorted({int(r["seed"]) for r in rows if r["setting"] == name}))
-    lines += [f"Ours: mean ± std over noise seeds {seeds} ({', '.join(LABELS[m] for m in SINGLE_SEED_METHODS)}: seed {FIGURE_SEED} only);"
-              " runtime: wall seconds of the method on a 2-core CPU shared with other jobs (FBP initialisation included).", ""]
-    lines += ["| method | simulation | PSNR (dB) | SSIM | gain over FBP (dB) | runtime (s) |", "|---|---|---|---|---|---|"]
+    lines += ["Ours: mean ± std over the noise seeds listed (one value: one seed); runtime: wall seconds of the method"
+              " (FBP initialisation included).", ""]
+    lines += ["| method | simulation | seeds | PSNR (dB) | SSIM | gain over FBP (dB) | runtime (s) |", "|---|---|---|---|---|---|---|"]
     for simulation, methods in setting.runs.items():
         for method in methods:
             values = scores(rows, name, simulation, method, "psnr")
             if not values:
                 continue
             gain = mean_spread(gains(rows, name, simulation, method), 2) if method != "fbp" else "–"
-            lines.append(f"| {LABELS[method]} | {SIMULATION_LABELS[simulation]} | {mean_spread(values, 2)} | "
+            seeds = ", ".join(map(str, sorted(seed_scores(rows, name, simulation, method, "psnr"))))
+            lines.append(f"| {LABELS[method]} | {SIMULATION_LABELS[simulation]} | {seeds} | {mean_spread(values, 2)} | "
                          f"{mean_spread(scores(rows, name, simulation, method, 'ssim'), 3)} | {gain} | "
                          f"{mean_spread(scores(rows, name, simulation, method, 'runtime_s'), 0)} |")
     measured = published_scores(setting)
     for key, label in PUBLISHED_LABELS.items():
         value, quality = PUBLISHED[key][column]
         gain = value - PUBLISHED["fbp"][column][0]
-        lines.append(f"| published {label} | the reference's own observation | {value:.2f} (PNG: {measured[key][0]:.2f}) | "
+        lines.append(f"| published {label} | the reference's own observation | – | {value:.2f} (PNG: {measured[key][0]:.2f}) | "
                      f"{quality:.3f} (PNG: {measured[key][1]:.3f}) | {'–' if key == 'fbp' else f'{gain:+.2f}'} | – |")
     lines += ["", *target_lines(name, rows), *simulation_lines(name, rows), ""]
     return lines
