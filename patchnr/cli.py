@@ -1,4 +1,4 @@
-"""Command line: ``patchnr train``, ``patchnr reconstruct``, ``patchnr benchmark``.
+"""Command line: ``patchnr train``, ``patchnr reconstruct``, ``patchnr benchmark``, ``patchnr ct-slice``.
 
 A thin layer over the Python API. User errors print one line on stderr and exit with code 2;
 outputs are written only after success, atomically.
@@ -54,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(commands.add_parser("train", help="train a patch flow prior on a few clean images"))
     _add_reconstruct(commands.add_parser("reconstruct", help="reconstruct an image from an observation"))
     _add_benchmark(commands.add_parser("benchmark", help="score baselines and patchNR on simulated observations of test images"))
+    _add_ct_slice(commands.add_parser("ct-slice", help="a native 512² CT slice (DICOM or HU .npy) → a LoDoPaB ground truth, as LoDoPaB-CT made them"))
     return parser
 
 
@@ -144,6 +145,34 @@ def _benchmark(args: argparse.Namespace) -> None:
         iterations=args.iterations, epll_gmm=args.epll_gmm, figures=args.figures, limit=args.limit, progress=not args.quiet,
     )
     print(f"wrote {run_benchmark(config)}")
+
+
+def _add_ct_slice(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("slice", type=Path, help="a 512×512 DICOM slice, or a .npy array of Hounsfield units")
+    parser.add_argument("--out", type=Path, required=True, help="the 362×362 ground truth in μ/μ_max (.npy, float32)")
+    parser.add_argument("--observation", type=Path,
+                        help="also simulate LoDoPaB's low-dose observation of it (.npy, 1000×513 sinogram for --op ct-lowdose)")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of the U(0, 1) HU dequantisation noise and of the Poisson counts")
+    parser.set_defaults(run=_ct_slice)
+
+
+def _ct_slice(args: argparse.Namespace) -> None:
+    from .ct_data import lodopab_slice, read_native_slice, simulate_lodopab
+    from .io import save_array
+    from .operators.ct import lodopab_geometry
+    from .outputs import check_outputs, write_all
+
+    _require_suffix(args.out, ".npy", "--out")
+    _require_suffix(args.observation, ".npy", "--observation")
+    check_outputs({"--out": args.out, "--observation": args.observation}, {"slice": args.slice})
+    image = lodopab_slice(read_native_slice(args.slice), args.seed)
+    writers = {args.out: partial(save_array, array=image)}
+    if args.observation is not None:
+        sinogram = simulate_lodopab(torch.from_numpy(image)[None, None], lodopab_geometry(), args.seed)[0, 0].numpy()
+        writers[args.observation] = partial(save_array, array=sinogram)
+    write_all(writers)
+    for path in writers:
+        print(f"wrote {path.resolve()}")
 
 
 def _require_suffix(path: Path | None, suffix: str, option: str) -> None:

@@ -7,6 +7,7 @@ y = −log(counts/N0)/μ_max of Poisson counts with N0 = 4096 photons per detect
 
 from __future__ import annotations
 
+import warnings
 from functools import lru_cache
 from pathlib import Path
 
@@ -71,14 +72,19 @@ def hu_to_lodopab_slice(hu: np.ndarray, size: int = LODOPAB_SIZE) -> np.ndarray:
 
 
 @lru_cache(maxsize=4)
-def _fine_ray_transform(geometry, factor: int, device: str):
-    """A ray transform with ``factor``× the pixels per side and the same field of view, angles and detectors."""
+def _sized_ray_transform(geometry, size: int, device: str):
+    """ODL's ASTRA ray transform of ``geometry`` on size×size pixels: same field of view, angles and detectors."""
     from dataclasses import replace
 
     from .operators.ct import RayTransform
 
-    fine = replace(geometry, size=geometry.size * factor)
-    return RayTransform(fine, backend="astra_cuda" if device.startswith("cuda") else "astra_cpu", device=device)
+    resized = replace(geometry, size=size)
+    return RayTransform(resized, backend="astra_cuda" if device.startswith("cuda") else "astra_cpu", device=device)
+
+
+def _fine_ray_transform(geometry, factor: int, device: str):
+    """A ray transform with ``factor``× the pixels per side and the same field of view, angles and detectors."""
+    return _sized_ray_transform(geometry, geometry.size * factor, device)
 
 
 def clean_sinogram(image: torch.Tensor, ray_transform, upsample: int = 1) -> torch.Tensor:
@@ -119,6 +125,79 @@ def simulate_lowdose(
     task simulates with ``upsample=2`` (no inverse crime); this function's default is 1.
     """
     return PoissonNoise(photons, mu_max).simulate(clean_sinogram(image, ray_transform, upsample), seed)
+
+
+# --- LoDoPaB-CT's own recipe (its create_dataset.py) ---------------------------------------------
+
+LODOPAB_NATIVE_SIZE = 512  # LIDC-IDRI slices: 512×512
+LODOPAB_CROP = 75  # pixels cut on every side: the central 362² of 512², the largest square in the centred circle
+LODOPAB_SIMULATION_SIZE = 1000  # observations are projected from the ground truth upsampled to 1000²
+
+
+def lodopab_slice(native_hu: np.ndarray, seed: int | None = 0) -> np.ndarray:
+    """A native 512×512 HU slice → a LoDoPaB ground truth: 362×362 float32 μ/μ_max in [0, 1].
+
+    As LoDoPaB-CT made its images: the central crop ``[75:-75, 75:-75]`` (native pixels, no
+    resampling), transposed, plus U(0, 1) HU noise that undoes the integer quantisation (drawn by
+    ``numpy.random.default_rng(seed)``; ``None`` draws fresh entropy), then ``hu_to_lodopab``.
+    A slice that is not 512×512 raises ``PatchNRError`` (its pixels would not be LoDoPaB's size).
+    """
+    native = np.asarray(native_hu, dtype=np.float64)
+    if native.shape != (LODOPAB_NATIVE_SIZE, LODOPAB_NATIVE_SIZE):
+        raise PatchNRError(f"a LoDoPaB slice is cut from a 512×512 native slice, got shape {native.shape}")
+    crop = native[LODOPAB_CROP:-LODOPAB_CROP, LODOPAB_CROP:-LODOPAB_CROP].T
+    noisy = crop + np.random.default_rng(seed).uniform(0.0, 1.0, size=crop.shape)
+    return hu_to_lodopab(noisy)
+
+
+def read_native_slice(path: str | Path) -> np.ndarray:
+    """A 2-D HU slice from a DICOM file (slope and intercept applied) or a .npy array (taken as HU), float32."""
+    path = Path(path)
+    if not path.is_file():
+        raise PatchNRError(f"{path}: no such file")
+    if path.suffix.lower() == ".npy":
+        hu = np.load(path, allow_pickle=False).astype(np.float32)
+    else:
+        try:
+            hu = read_dicom_hu(path)
+        except Exception as error:  # pydicom raises many kinds on a file that is not DICOM
+            raise PatchNRError(f"{path}: not a readable DICOM file ({type(error).__name__})") from None
+    hu = np.squeeze(hu)
+    if hu.ndim != 2:
+        raise PatchNRError(f"{path}: expected one 2-D slice, got shape {hu.shape}")
+    return hu
+
+
+def lodopab_clean_sinogram(image: torch.Tensor, geometry, size: int = LODOPAB_SIMULATION_SIZE) -> torch.Tensor:
+    """LoDoPaB's noise-free line integrals of a B×1×H×W ground truth (μ/μ_max): B×1×A×D, float32.
+
+    Each image is upsampled to size×size with ``skimage.transform.resize(order=1)`` (bilinear, mode
+    'reflect', no anti-aliasing: the call LoDoPaB's create_dataset.py makes, so edge pixels match it)
+    and projected by ODL's ASTRA ray transform of ``geometry`` (an ``operators.ct.CTGeometry``, the
+    one reconstructions use) on size×size pixels: same field of view, angles and detectors;
+    'astra_cpu', or 'astra_cuda' for a CUDA image. No system matrix is built or loaded.
+    """
+    from skimage.transform import resize
+
+    if image.ndim != 4 or image.shape[1] != 1:
+        raise PatchNRError(f"expected a B×1×H×W image, got shape {tuple(image.shape)}")
+    fine = np.stack([resize(picture, (size, size), order=1, mode="reflect", anti_aliasing=False, preserve_range=True)
+                     for picture in image[:, 0].detach().cpu().double().numpy()])
+    operator = _sized_ray_transform(geometry, size, str(image.device))
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "The 'astra_cpu' backend may be too slow", RuntimeWarning)
+        return operator(torch.from_numpy(fine[:, None]).float().to(image.device))
+
+
+def simulate_lodopab(image: torch.Tensor, geometry, seed: int = 0, photons: float = LODOPAB_PHOTONS,
+                     size: int = LODOPAB_SIMULATION_SIZE) -> torch.Tensor:
+    """An observation made as LoDoPaB-CT made its own: B×1×A×D post-log sinogram (units of μ_max·m).
+
+    ``lodopab_clean_sinogram`` (bilinear upsample to size×size, ASTRA projection), then
+    ``PoissonNoise(photons)`` with ``seed``: counts ~ Poisson(photons·exp(−μ_max·A x)), zero counts
+    → 0.1, y = −log(counts/photons)/μ_max. A limited-angle geometry gives its kept rows of the full scan.
+    """
+    return PoissonNoise(photons, LODOPAB_MU_MAX).simulate(lodopab_clean_sinogram(image, geometry, size), seed)
 
 
 def _rescale(dataset) -> tuple[float, float]:
@@ -181,6 +260,10 @@ __all__ = [
     "hu_to_lodopab_slice",
     "clean_sinogram",
     "simulate_lowdose",
+    "lodopab_slice",
+    "read_native_slice",
+    "lodopab_clean_sinogram",
+    "simulate_lodopab",
     "read_dicom_hu",
     "pydicom_slices",
     "cranium_slices",
