@@ -1,0 +1,72 @@
+"""Writing a posterior summary as a folder: mean.npy, std.npy, q05.npy, q95.npy and figure.png.
+
+The arrays are float32 of the image's shape (H×W). All files or none: they are written into a
+temporary folder beside the target, which then takes the target's place.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+ARRAYS = ("mean", "std", "q05", "q95")
+
+
+def posterior_figure(path: Path, summary: dict[str, np.ndarray], ground_truth: np.ndarray | None = None, title: str = "") -> None:
+    """mean | std | |mean − ground truth| (the last only with a ground truth), 2-D maps."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = [("posterior mean", summary["mean"], "gray"), ("posterior std", summary["std"], "magma")]
+    if ground_truth is not None:
+        panels.append(("|mean − ground truth|", np.abs(summary["mean"] - ground_truth), "magma"))
+    figure, axes = plt.subplots(1, len(panels), figsize=(3.4 * len(panels), 3.6), squeeze=False)
+    error_top = max(float(np.percentile(image, 99.5)) for name, image, _ in panels[1:]) or 1.0
+    for axis, (name, image, colours) in zip(axes[0], panels):
+        limits = {} if colours == "gray" else {"vmin": 0.0, "vmax": error_top}
+        shown = axis.imshow(image, cmap=colours, **limits)
+        if colours != "gray":
+            figure.colorbar(shown, ax=axis, fraction=0.046, pad=0.04)
+        axis.set_title(name, fontsize=9)
+        axis.axis("off")
+    if title:
+        figure.suptitle(title, fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110, format="png")
+    plt.close(figure)
+
+
+def write_posterior(directory: str | os.PathLike, summary: dict[str, np.ndarray], ground_truth: np.ndarray | None = None,
+                    title: str = "") -> Path:
+    """Write ``summary`` (``ARRAYS`` → 2-D arrays) and its figure into ``directory``, replacing it whole."""
+    directory = Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    temporary = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}."))
+    try:
+        for name in ARRAYS:
+            np.save(temporary / f"{name}.npy", np.asarray(summary[name], dtype=np.float32))
+        posterior_figure(temporary / "figure.png", summary, ground_truth, title)
+        os.chmod(temporary, 0o777 & ~_umask())
+        if directory.exists():
+            retired = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.old."))
+            os.replace(directory, retired / directory.name)
+            os.replace(temporary, directory)
+            shutil.rmtree(retired)
+        else:
+            os.replace(temporary, directory)
+    finally:
+        if temporary.exists():
+            shutil.rmtree(temporary)
+    return directory
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
