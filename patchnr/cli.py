@@ -466,7 +466,8 @@ def _sample(args: argparse.Namespace) -> None:
     objective = Objective(problem.task.measurement, problem.y, prior, problem.recipe.lam)
     posterior = langevin(objective, problem.result.image, settings, args.seed, progress=not args.quiet)
     print(f"Langevin: {settings.chains} chains × {settings.steps} steps (burn-in {settings.burn_in}, thin {settings.thin}), "
-          f"δ={posterior.step:.3g}, {len(posterior.samples)} samples, {posterior.seconds:.1f} s")
+          f"δ={posterior.step:.3g}, {len(posterior.samples)} samples, {posterior.seconds:.1f} s; "
+          f"std of the later half / the earlier half of the samples: {posterior.spread_ratio():.3f}")
     summary = {name: value[0] for name, value in posterior.summary().items()}
     title = f"{args.op or problem.task.name}: {len(posterior.samples)} samples, λ={problem.recipe.lam:.4g}"
     if problem.ground_truth is not None:

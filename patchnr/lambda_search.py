@@ -126,7 +126,7 @@ def _check_reachable(tried: list[tuple[float, float, torch.Tensor]], log_target:
     closest = min(tried, key=lambda t: abs(t[1] - log_target))
     raise LambdaSearchError(
         f"the data misfit cannot reach the discrepancy target {math.exp(log_target):.3g} per measurement: it stays {side} it "
-        f"(closest {math.exp(closest[1]):.3g} at λ={math.exp(closest[0]):.3g}); is the stated noise level right?")
+        f"(closest {math.exp(closest[1]):.3g} at λ={math.exp(closest[0]):.3g}); is the stated noise level right (or are the solves too short to fit the data)?")
 
 
 def search_task_lambda(task, observation: torch.Tensor, density: torch.nn.Module, recipe, init: torch.Tensor,

@@ -8,8 +8,9 @@ Step size: δ = ``step_fraction`` / L with L an upper estimate of ∇J's Lipschi
 term's curvature times ‖A‖² (Gaussian: 1/σ²; Poisson: μ_max² times the largest expected count at
 the start) plus λ times the prior's largest Hessian eigenvalue (power iteration on Hessian-vector
 products at the start). ULA is biased by O(δ): for a Gaussian with curvature h its variance is
-1 / (h (1 − δ h / 2)), so a fraction 0.25 inflates the stiffest direction's variance by at most 14 %
-and the softer ones (those the data do not fix, where the uncertainty lies) by far less.
+1 / (h (1 − δ h / 2)), so the default fraction 0.5 inflates the stiffest direction's variance by at most 33 % and the
+softer ones (those the data do not fix, where the uncertainty lies) by far less; the soft
+directions set the mixing time, about 1 / (δ h_soft) steps.
 
 Stochastic gradients: a patch prior evaluated on a random subset of patches makes ∇J an unbiased
 but noisy estimate (stochastic-gradient Langevin). The extra noise δ·ε (ε the gradient error) adds
@@ -43,7 +44,7 @@ class LangevinSettings:
     samples: int = 200
     burn_in: int = 200
     thin: int = 5
-    step_fraction: float = 0.25
+    step_fraction: float = 0.5
     step: float | None = None
     curvature_iterations: int = 8
 
@@ -76,6 +77,15 @@ class PosteriorSamples:
     samples: torch.Tensor
     step: float
     seconds: float
+
+    def spread_ratio(self) -> float:
+        """Mean pixel std of the later half of the kept samples over that of the earlier half: about 1
+        once the chains are stationary, above 1 while they still spread out from their start."""
+        rows = len(self.samples) // 2
+        if rows < 2:
+            return float("nan")
+        early, late = self.samples[:rows].double(), self.samples[-rows:].double()
+        return (late.std(0).mean() / early.std(0).mean()).item()
 
     def summary(self) -> dict[str, np.ndarray]:
         """Pixel-wise mean, std (K − 1 in the denominator), 5 % and 95 % quantiles: float32 C×H×W each."""
@@ -119,7 +129,7 @@ def prior_curvature(prior: torch.nn.Module, image: torch.Tensor, iterations: int
     return estimate
 
 
-def step_size(objective: Objective, image: torch.Tensor, fraction: float = 0.25, iterations: int = 8) -> float:
+def step_size(objective: Objective, image: torch.Tensor, fraction: float = 0.5, iterations: int = 8) -> float:
     """δ = fraction / (data curvature × ‖A‖² + λ × the prior's curvature), at ``image`` (1×C×H×W)."""
     lipschitz = data_curvature(objective, image) + objective.lam * prior_curvature(objective.prior, image, iterations)
     return fraction / lipschitz
@@ -150,7 +160,7 @@ def langevin(objective: Objective, start: torch.Tensor, settings: LangevinSettin
             if not torch.isfinite(chains).all():
                 raise DivergenceError(f"Langevin chains diverged at step {k} (δ = {step:.3g}); lower the step")
             if k >= settings.burn_in and (k - settings.burn_in + 1) % settings.thin == 0:
-                kept.append(chains.cpu().float())
+                kept.append(chains.detach().cpu().float().clone())
             bar.update()
     finally:
         bar.close()
