@@ -39,7 +39,7 @@ CASES = {
            "source": "img_val_material.png, top-left 256² crop", "extra": SAMPLING},
     "ct": {"task": "ct-lowdose", "image": lambda: np.load(CT_DATA / "val" / "cranium_034.npy").astype(np.float32),
            "source": "val/cranium_034.npy (362², LoDoPaB units)",
-           "extra": ["--samples", "160", "--chains", "8", "--burn-in", "120", "--thin", "4"]},
+           "extra": ["--samples", "160", "--chains", "8", "--burn-in", "60", "--thin", "3"]},
 }
 
 
