@@ -7,11 +7,16 @@
 Each case is a CROP² top-left crop of a material image, simulated at noise σ (seed 0), and solved by
 the fast sr-x4 recipe (150 Adam iterations, λ in units of the Gaussian NLL of the stated σ):
 
-- default: the task as shipped (its σ = 0.01 noise model, λ 1250), what a user gets without --lam
-  or --noise-std;
-- grid λ·{¼, ½, 1, 2, 4} (λ = 1250, NLL units of the true σ), each from the bicubic start;
-  the oracle is the PSNR-best of these;
-- auto: the discrepancy search (``search_task_lambda``) with the true σ stated and the library's τ;
+The patch prior is a mean over patches while the data term is a sum over measurements, so the
+recipe's λ (1250, tuned on 600² images) weighs the prior (600/CROP)² times more on a crop; every λ
+here is therefore scaled to the crop, λ_s = 1250·CROP²/600².
+
+- default: the task's σ = 0.01 noise model at λ_s: the fixed default, as without --lam or
+  --noise-std (scaled to the crop);
+- grid λ_s·{¼, ½, 1, 2, 4} (NLL units of the true σ), each from the bicubic start; the oracle is
+  the PSNR-best of these;
+- auto: the discrepancy search (``search_task_lambda``, starting at λ_s) with the true σ stated
+  and the library's τ;
 - auto-est: the same with σ estimated from the observation (wavelet MAD), as ``--lam auto`` does
   when no --noise-std is given.
 
@@ -47,6 +52,7 @@ SR_DATA = Path(os.environ.get("SR_DATA", "/work/shared/data/sr/material"))
 CROP = 64
 SIGMAS = (0.005, 0.01, 0.02, 0.05)
 GRID = (0.25, 0.5, 1.0, 2.0, 4.0)
+REFERENCE_PIXELS = 600 * 600  # the image size the sr-x4 recipe's λ was tuned on
 IMAGES = {"tune": [("img_val_material.png", SR_DATA / "img_val_material.png")],
           "test": [(f"testset/img{k}.png", SR_DATA / "testset" / f"img{k}.png") for k in (1, 2)]}
 FIELDS = ["image", "sigma", "method", "lam", "psnr", "misfit", "sigma_used", "seconds"]
@@ -79,6 +85,7 @@ def run(split: str) -> None:
     shipped = get_task("sr-x4")
     flow, _ = load_flow(bundled_file(shipped.prior_file))
     recipe = shipped.recipes["fast"]
+    recipe = recipe.with_overrides(lam=recipe.lam * CROP**2 / REFERENCE_PIXELS)
     density = FlowDensity(flow, recipe.bf16)
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"{split}.csv"

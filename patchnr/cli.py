@@ -205,6 +205,8 @@ def _map_estimate(args: argparse.Namespace) -> argparse.Namespace:
     from .tasks import bundled_file
 
     _check_reconstruct_options(args)
+    if args.tau is not None and args.lam != AUTO:
+        raise PatchNRError("--tau goes with --lam auto")
     device = resolve_device(args.device)
     task = _with_stated_noise(args, _problem(args, device))
     observation, ground_truth = _observation(args, task, device, load_image)

@@ -17,7 +17,8 @@ ARRAYS = ("mean", "std", "q05", "q95")
 
 
 def posterior_figure(path: Path, summary: dict[str, np.ndarray], ground_truth: np.ndarray | None = None, title: str = "") -> None:
-    """mean | std | |mean − ground truth| (the last only with a ground truth), 2-D maps."""
+    """mean | std | |mean − ground truth| (the last only with a ground truth), 2-D maps; std and error
+    each on its own colour scale (0 to its 99.5th percentile)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -27,9 +28,8 @@ def posterior_figure(path: Path, summary: dict[str, np.ndarray], ground_truth: n
     if ground_truth is not None:
         panels.append(("|mean − ground truth|", np.abs(summary["mean"] - ground_truth), "magma"))
     figure, axes = plt.subplots(1, len(panels), figsize=(3.4 * len(panels), 3.6), squeeze=False)
-    error_top = max(float(np.percentile(image, 99.5)) for name, image, _ in panels[1:]) or 1.0
     for axis, (name, image, colours) in zip(axes[0], panels):
-        limits = {} if colours == "gray" else {"vmin": 0.0, "vmax": error_top}
+        limits = {} if colours == "gray" else {"vmin": 0.0, "vmax": float(np.percentile(image, 99.5)) or 1.0}
         shown = axis.imshow(image, cmap=colours, **limits)
         if colours != "gray":
             figure.colorbar(shown, ax=axis, fraction=0.046, pad=0.04)

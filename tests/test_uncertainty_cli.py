@@ -108,3 +108,9 @@ def test_sample_bad_inputs(sr_case, tiny_weights, capsys, extra):  # noqa: F811
 def test_sample_unreachable_discrepancy_target(sr_case, tiny_weights, capsys):  # noqa: F811
     code = run_cli(*sample_args(sr_case, tiny_weights, "--lam", "auto", "--noise-std", "1e-6"))
     assert "cannot reach" in assert_user_error(capsys, code, sr_case / "posterior")
+
+
+def test_tau_without_lam_auto_is_refused(sr_case, tiny_weights, capsys):  # noqa: F811
+    code = run_cli("reconstruct", "--op", "sr-x4", "--observation", sr_case / "lr.npy", "--weights", tiny_weights,
+                   "--out", sr_case / "rec.npy", "--tau", "0.9", *FAST)
+    assert "--lam auto" in assert_user_error(capsys, code, sr_case / "rec.npy")
