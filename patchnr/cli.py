@@ -326,16 +326,13 @@ UNSTATED_GAUSSIAN = "gaussian:1"  # --noise gaussian without σ: a placeholder u
 
 
 def _lam_value(text: str) -> float | str:
-    """--lam: 'auto', or a finite non-negative number."""
+    """--lam: 'auto', or a number (its range is checked with the other options)."""
     if text == AUTO:
         return AUTO
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number or 'auto', got {text!r}") from None
-    if not (value >= 0 and np.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"expected a finite non-negative number or 'auto', got {text!r}")
-    return value
 
 
 def _noise_level(text: str) -> float:
@@ -456,6 +453,9 @@ def _sample(args: argparse.Namespace) -> None:
     _require_positive(samples=args.samples, chains=args.chains, thin=args.thin, step=args.step, step_fraction=args.step_fraction)
     if args.burn_in < 0 or args.sample_patches < 0:
         raise PatchNRError("--burn-in and --sample-patches must be non-negative")
+    for flag, value in (("--step", args.step), ("--step-fraction", args.step_fraction)):
+        if value is not None and not np.isfinite(value):
+            raise PatchNRError(f"{flag} must be a finite positive number, got {value}")
     try:
         settings = LangevinSettings(chains=args.chains, samples=args.samples, burn_in=args.burn_in, thin=args.thin,
                                     step_fraction=args.step_fraction, step=args.step)
