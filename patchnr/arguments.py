@@ -44,6 +44,14 @@ def _integer_in(text: str, low: int, high: int, what: str) -> int:
     return value
 
 
+AUTO = "auto"
+
+
+def lam_or_auto(text: str) -> float | str:
+    """--lam: a finite number ≥ 0, or 'auto' (chosen from the data)."""
+    return AUTO if text == AUTO else non_negative_float(text)
+
+
 def positive_int(text: str) -> int:
     """An integer in [1, 2³¹ − 1] (counts and sizes)."""
     return _integer_in(text, 1, MAX_COUNT, "an integer")

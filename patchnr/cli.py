@@ -1,4 +1,4 @@
-"""Command line: ``patchnr train``, ``patchnr reconstruct``, ``patchnr benchmark``, ``patchnr ct-slice``.
+"""Command line: ``patchnr train``, ``patchnr reconstruct``, ``patchnr sample``, ``patchnr benchmark``, ``patchnr ct-slice``.
 
 A thin layer over the Python API. User errors print one line on stderr and exit with code 2;
 outputs are written only after success, atomically.
@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from . import __version__
-from .arguments import image_shape, non_negative_float, non_negative_int, positive_float, positive_int, seed
+from .arguments import AUTO, image_shape, lam_or_auto, non_negative_float, non_negative_int, positive_float, positive_int, seed
 from .errors import ParameterError, PatchNRError
 from .noise import LODOPAB_MU_MAX
 from .tasks import TASK_NAMES
@@ -53,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_train(commands.add_parser("train", help="train a patch flow prior on a few clean images"))
     _add_reconstruct(commands.add_parser("reconstruct", help="reconstruct an image from an observation"))
+    _add_sample(commands.add_parser("sample", conflict_handler="resolve",
+                                    help="posterior samples (Langevin): mean, std and 90 % interval maps"))
     _add_benchmark(commands.add_parser("benchmark", help="score baselines and patchNR on simulated observations of test images"))
     _add_ct_slice(commands.add_parser("ct-slice", help="a native 512² CT slice (DICOM or HU .npy) → a LoDoPaB ground truth, as LoDoPaB-CT made them"))
     return parser
@@ -102,9 +104,11 @@ def _add_reconstruct(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, help="reconstruction (.npy, float32); default with the example: patchnr-example-OP.npy")
     parser.add_argument("--png", type=Path, help="comparison figure (.png)")
     parser.add_argument("--recipe", choices=("fast", "paper"), default="fast", help="solver settings")
-    parser.add_argument("--lam", type=non_negative_float, help="regularization weight λ, in units of the noise model's negative "
-                                                               "log-likelihood (default: the recipe's; with --operator the fast λ "
-                                                               "of sr-x4 for Gaussian and of ct-lowdose for Poisson noise)")
+    parser.add_argument("--lam", type=lam_or_auto, help="regularization weight λ, in units of the noise model's negative "
+                                                        "log-likelihood (default: the recipe's; with --operator the fast λ of "
+                                                        "sr-x4 for Gaussian and of ct-lowdose for Poisson noise), or 'auto': "
+                                                        "the discrepancy principle")
+    _add_noise_level(parser)
     parser.add_argument("--iterations", type=positive_int, help="solver iterations (default: the recipe's)")
     parser.add_argument("--patches", type=positive_int, help="patches per iteration (default: the recipe's)")
     parser.add_argument("--lr", type=positive_float, help="Adam step size (default: the recipe's)")
@@ -223,31 +227,42 @@ def _train(args: argparse.Namespace) -> None:
 
 
 def _reconstruct(args: argparse.Namespace) -> None:
+    _require_suffix(args.out, ".npy", "--out")
+    problem = _map_estimate(args)
+    image = problem.result.image[0, 0].cpu().numpy()
+    _report_and_save(args, problem.task, problem.init[0, 0].cpu().numpy(), image, problem.ground_truth)
+
+
+def _map_estimate(args: argparse.Namespace) -> argparse.Namespace:
+    """Checks, loads and solves what ``reconstruct`` (and ``sample``, for its start) needs: the task
+    (at the stated or estimated noise level), observation y, ground truth, flow, recipe, init, result."""
     from .checkpoint import load_flow
     from .io import load_image
     from .tasks import bundled_file
 
     _check_reconstruct_options(args)
+    if args.tau is not None and args.lam != AUTO:
+        raise PatchNRError("--tau goes with --lam auto")
     device = resolve_device(args.device)
-    task = _problem(args, device)
+    task = _with_stated_noise(args, _problem(args, device))
     observation, ground_truth = _observation(args, task, device, load_image)
+    task = _with_estimated_noise(args, task, observation)
     flow, _ = load_flow(args.weights or bundled_file(task.prior_file), patch_size=task.patch_size, channels=1)
-    recipe = task.recipes[args.recipe].with_overrides(lam=args.lam, iterations=args.iterations, n_patches=args.patches, lr=args.lr)
+    lam = None if args.lam == AUTO else args.lam
+    recipe = task.recipes[args.recipe].with_overrides(lam=lam, iterations=args.iterations, n_patches=args.patches, lr=args.lr)
     y = _as_batch(observation, device)
     init = _initial_image(args, task, y)
     start = time.perf_counter()
-    result = task.solve(y, flow.to(device), recipe, seed=args.seed, init=init, progress=not args.quiet)
+    result, recipe = _solve(args, task, y, flow.to(device), recipe, init)
     elapsed = time.perf_counter() - start
-    image = result.image[0, 0].cpu().numpy()
     print(f"patchNR ({args.recipe} recipe: λ={recipe.lam:g}, {recipe.iterations} iterations, {recipe.n_patches} patches) took {elapsed:.1f} s")
-    _report_and_save(args, task, init[0, 0].cpu().numpy(), image, ground_truth)
+    return argparse.Namespace(task=task, y=y, ground_truth=ground_truth, flow=flow.to(device), recipe=recipe, init=init, result=result)
 
 
 def _check_reconstruct_options(args: argparse.Namespace) -> None:
     """Option checks that need no heavy work: suffixes, which options go together, output locations."""
     from .outputs import check_outputs
 
-    _require_suffix(args.out, ".npy", "--out")
     _require_suffix(args.png, ".png", "--png")
     if args.operator is not None:
         for flag, value in (("--noise", args.noise), ("--observation", args.observation), ("--out", args.out)):
@@ -266,9 +281,19 @@ def _check_reconstruct_options(args: argparse.Namespace) -> None:
             raise PatchNRError("--out is required with --observation")
     init_file = Path(args.init) if args.init not in (None, "adjoint", "zeros") else None
     operator_file = Path(args.operator.rpartition(":")[0]) if args.operator else None
-    check_outputs({"--out": args.out, "--png": args.png},
+    check_outputs(_output_files(args),
                   {"--observation": args.observation, "--ground-truth": args.ground_truth, "--weights": args.weights,
                    "--init": init_file, "--operator": operator_file})
+
+
+def _output_files(args: argparse.Namespace) -> dict:
+    """The files a run will write: reconstruct's --out and --png, or the files of sample's --out folder."""
+    if args.command != "sample":
+        return {"--out": args.out, "--png": args.png}
+    from .posterior_output import check_posterior_folder, posterior_files
+
+    check_posterior_folder(args.out)
+    return {f"--out file {path.name}": path for path in posterior_files(args.out)}
 
 
 def _problem(args: argparse.Namespace, device: torch.device):
@@ -280,7 +305,7 @@ def _problem(args: argparse.Namespace, device: torch.device):
         return get_task(args.op, device=device, backend=args.backend)
     if args.backend is not None:
         raise PatchNRError("--backend applies to the CT tasks (--op ct-lowdose, ct-limited), not to --operator")
-    noise = parse_noise(args.noise)
+    noise = parse_noise(UNSTATED_GAUSSIAN if args.noise == "gaussian" else args.noise)
     operator = build_operator(load_factory(args.operator), args.image_shape)
     return custom_task(operator.to(device), noise)
 
@@ -347,6 +372,63 @@ def _as_batch(image: np.ndarray, device: torch.device) -> torch.Tensor:
 
 
 BASELINE_LABELS = {"fbp": "FBP"}
+UNSTATED_GAUSSIAN = "gaussian:1"  # --noise gaussian without σ: a placeholder until σ is estimated from the observation
+
+
+def _add_noise_level(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--noise-std", type=positive_float, metavar="SIGMA",
+                        help="Gaussian noise σ of the observation (its units): simulation and data term use it (sr-x4, "
+                             "--noise gaussian); with --lam auto and none stated, σ is estimated from the observation")
+    parser.add_argument("--photons", type=positive_float, metavar="N",
+                        help="photons per detector bin of Poisson (CT) data: simulation and data term use it")
+    parser.add_argument("--tau", type=positive_float, help="with --lam auto: the target misfit per measurement "
+                                                         "(the discrepancy principle's safety factor; default: the library's)")
+
+
+def _with_stated_noise(args: argparse.Namespace, task):
+    """The task at the noise level of --noise-std / --photons (unchanged when neither is given)."""
+    from .noise_level import restated_noise
+    from .tasks.noise_level import with_noise
+
+    if args.noise_std is None and args.photons is None:
+        return task
+    try:
+        return with_noise(task, restated_noise(task.measurement.noise, args.noise_std, args.photons))
+    except ValueError as error:
+        raise PatchNRError(f"{'--noise-std' if args.noise_std is not None else '--photons'}: {error}") from None
+
+
+def _with_estimated_noise(args: argparse.Namespace, task, observation: np.ndarray):
+    """The task with Gaussian σ estimated from the observation, where σ matters and nobody stated it:
+    with --lam auto, or with --operator and a bare --noise gaussian."""
+    from .noise import GaussianNoise
+    from .noise_level import estimate_gaussian_sigma
+    from .tasks.noise_level import with_noise
+
+    unstated = args.noise == "gaussian" if args.operator is not None else args.lam == AUTO
+    if args.noise_std is not None or not unstated or not isinstance(task.measurement.noise, GaussianNoise):
+        return task
+    sigma = estimate_gaussian_sigma(observation)
+    if not sigma > 0:
+        raise PatchNRError("cannot estimate the noise level: the observation's finest wavelet coefficients are all zero; give --noise-std")
+    print(f"noise σ estimated from the observation (MAD of its finest diagonal wavelet coefficients): {sigma:.4g}")
+    return with_noise(task, GaussianNoise(sigma))
+
+
+def _solve(args: argparse.Namespace, task, y: torch.Tensor, flow, recipe, init: torch.Tensor):
+    """(reconstruction, the recipe used): at the recipe's λ, or with --lam auto at the λ of the discrepancy principle."""
+    from .lambda_search import DEFAULT_TAU, search_task_lambda
+    from .priors import FlowDensity
+    from .solvers import Reconstruction
+
+    if args.lam != AUTO:
+        return task.solve(y, flow, recipe, seed=args.seed, init=init, progress=not args.quiet), recipe
+    density = FlowDensity(flow, recipe.bf16)
+    search = search_task_lambda(task, y, density, recipe, init, args.tau or DEFAULT_TAU, args.seed, progress=not args.quiet)
+    steps = ", ".join(f"λ={lam:.4g}: {misfit:.3f}" for lam, misfit in search.trials)
+    print(f"--lam auto: misfit per measurement along the search (target τ={search.target:g}): {steps}")
+    print(f"--lam auto: chose λ={search.lam:.4g}, final misfit/m = {search.misfit:.4f}")
+    return Reconstruction(image=search.image), recipe.with_overrides(lam=search.lam)
 
 
 def _report_and_save(args, task, init: np.ndarray, image: np.ndarray, ground_truth: np.ndarray | None) -> None:
@@ -366,6 +448,62 @@ def _report_and_save(args, task, init: np.ndarray, image: np.ndarray, ground_tru
     write_all(writers)
     for path in writers:
         print(f"wrote {path.resolve()}")
+
+
+def _add_sample(parser: argparse.ArgumentParser) -> None:
+    from .samplers import LangevinSettings
+
+    defaults = LangevinSettings()
+    _add_reconstruct(parser)
+    parser.add_argument("--out", type=Path, required=True, help="folder to write: mean.npy, std.npy, q05.npy, q95.npy (float32, "
+                                                                "the image's shape) and figure.png (replaced whole)")
+    parser.add_argument("--png", help=argparse.SUPPRESS)
+    parser.add_argument("--samples", type=positive_int, default=defaults.samples, help=f"samples kept over all chains (default {defaults.samples})")
+    parser.add_argument("--chains", type=positive_int, default=defaults.chains, help=f"chains run as one batch (default {defaults.chains})")
+    parser.add_argument("--burn-in", type=non_negative_int, default=defaults.burn_in, help=f"Langevin steps discarded first (default {defaults.burn_in})")
+    parser.add_argument("--thin", type=positive_int, default=defaults.thin, help=f"steps between kept samples (default {defaults.thin})")
+    parser.add_argument("--step", type=positive_float, help="Langevin step δ (default: --step-fraction / the Lipschitz estimate of ∇J)")
+    parser.add_argument("--step-fraction", type=positive_float, default=defaults.step_fraction,
+                        help=f"δ times the Lipschitz estimate of ∇J (default {defaults.step_fraction})")
+    parser.add_argument("--sample-patches", type=non_negative_int, default=SAMPLE_PATCHES,
+                        help=f"patches per chain and step of the prior's gradient (default {SAMPLE_PATCHES}; 0: all)")
+    parser.set_defaults(run=_sample)
+
+
+SAMPLE_PATCHES = 4000
+
+
+def _sample(args: argparse.Namespace) -> None:
+    from .calibration import calibration
+    from .objective import Objective
+    from .posterior_output import write_posterior
+    from .priors import FlowDensity, PatchPrior, PatchSampler
+    from .samplers import LangevinSettings, langevin
+
+    if args.png is not None:
+        raise PatchNRError("--png goes with reconstruct; sample writes OUT/figure.png")
+    try:
+        settings = LangevinSettings(chains=args.chains, samples=args.samples, burn_in=args.burn_in, thin=args.thin,
+                                    step_fraction=args.step_fraction, step=args.step)
+    except ValueError as error:
+        raise PatchNRError(str(error)) from None
+    problem = _map_estimate(args)
+    generator = torch.Generator(device=problem.y.device).manual_seed(args.seed)
+    sampler = PatchSampler(problem.task.patch_size, args.sample_patches or None, problem.recipe.padding, True, generator)
+    prior = PatchPrior(FlowDensity(problem.flow, problem.recipe.bf16), sampler)
+    objective = Objective(problem.task.measurement, problem.y, prior, problem.recipe.lam)
+    posterior = langevin(objective, problem.result.image, settings, args.seed, progress=not args.quiet)
+    print(f"Langevin: {settings.chains} chains × {settings.steps} steps (burn-in {settings.burn_in}, thin {settings.thin}), "
+          f"δ={posterior.step:.3g}, {len(posterior.samples)} samples, {posterior.seconds:.1f} s; "
+          f"std of the later half / the earlier half of the samples: {posterior.spread_ratio():.3f}")
+    summary = {name: value[0] for name, value in posterior.summary().items()}
+    title = f"{args.op or problem.task.name}: {len(posterior.samples)} samples, λ={problem.recipe.lam:.4g}"
+    if problem.ground_truth is not None:
+        scores = calibration(summary, problem.ground_truth)
+        print(f"90 % interval coverage {scores['coverage_90']:.3f}, Spearman(std, |error|) {scores['spearman_std_error']:.3f}, "
+              f"mean std {scores['mean_std']:.4g}, RMSE of the mean {scores['rmse']:.4g}")
+        title += f", coverage {scores['coverage_90']:.2f}, Spearman {scores['spearman_std_error']:.2f}"
+    print(f"wrote {write_posterior(args.out, summary, problem.ground_truth, title)}")
 
 
 FLAGS = {"image_shape": "--image-shape", "operator": "--operator", "lam": "--lam", "noise": "--noise", "backend": "--backend"}

@@ -1,0 +1,161 @@
+"""``--lam auto`` against the fixed default λ and the oracle λ (the PSNR-best of a grid), ×4 SR.
+
+    python benchmarks/auto_lambda.py tune     # validation crops → results/auto_lambda/tune.csv, prints τ
+    python benchmarks/auto_lambda.py test     # test crops → results/auto_lambda/test.csv
+    python benchmarks/auto_lambda.py report   # results/auto_lambda.md from both CSVs
+
+Each case is a CROP² top-left crop of a material image, simulated at noise σ (seed 0), and solved by
+the fast sr-x4 recipe (150 Adam iterations, λ in units of the Gaussian NLL of the stated σ):
+
+The patch prior is a mean over patches while the data term is a sum over measurements, so the
+recipe's λ (1250, tuned on 600² images) weighs the prior (600/CROP)² times more on a crop; every λ
+here is therefore scaled to the crop, λ_s = 1250·CROP²/600².
+
+- default: the task's σ = 0.01 noise model at λ_s: the fixed default, as without --lam or
+  --noise-std (scaled to the crop);
+- grid λ_s·{¼, ½, 1, 2, 4} (NLL units of the true σ), each from the bicubic start; the oracle is
+  the PSNR-best of these;
+- auto: the discrepancy search (``search_task_lambda``, starting at λ_s) with the true σ stated
+  and the library's τ;
+- auto-est: the same with σ estimated from the observation (wavelet MAD), as ``--lam auto`` does
+  when no --noise-std is given.
+
+``tune`` runs the grid only, on validation crops; τ is the geometric mean over σ of the misfit per
+measurement at each σ's PSNR-best grid λ. Inputs: $SR_DATA (default /work/shared/data/sr/material).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from patchnr.checkpoint import load_flow
+from patchnr.io import load_image
+from patchnr.lambda_search import DEFAULT_TAU, search_task_lambda
+from patchnr.metrics import psnr
+from patchnr.noise import GaussianNoise
+from patchnr.noise_level import estimate_gaussian_sigma
+from patchnr.priors import FlowDensity
+from patchnr.tasks import bundled_file, get_task
+from patchnr.tasks.noise_level import with_noise
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "results" / "auto_lambda"
+SR_DATA = Path(os.environ.get("SR_DATA", "/work/shared/data/sr/material"))
+CROP = 64
+SIGMAS = (0.005, 0.01, 0.02, 0.05)
+GRID = (0.25, 0.5, 1.0, 2.0, 4.0)
+REFERENCE_PIXELS = 600 * 600  # the image size the sr-x4 recipe's λ was tuned on
+IMAGES = {"tune": [("img_val_material.png", SR_DATA / "img_val_material.png")],
+          "test": [(f"testset/img{k}.png", SR_DATA / "testset" / f"img{k}.png") for k in (1,)]}
+FIELDS = ["image", "sigma", "method", "lam", "psnr", "misfit", "sigma_used", "seconds"]
+
+
+def cases(split: str):
+    for name, path in IMAGES[split]:
+        truth = torch.from_numpy(load_image(path)[:CROP, :CROP])[None, None]
+        for sigma in SIGMAS:
+            yield name, sigma, truth
+
+
+def solve_row(task, observation, truth, recipe, density, image: str, sigma: float, method: str, sigma_used: float) -> dict:
+    start = time.perf_counter()
+    result = task.solve_patch_prior(observation, density, recipe, task.initialise(observation), progress=False)
+    return {"image": image, "sigma": sigma, "method": method, "lam": recipe.lam, "psnr": psnr(result.image, truth),
+            "misfit": task.measurement.discrepancy(result.image, observation), "sigma_used": sigma_used,
+            "seconds": time.perf_counter() - start}
+
+
+def search_row(task, observation, truth, recipe, density, image: str, sigma: float, method: str, sigma_used: float) -> dict:
+    start = time.perf_counter()
+    search = search_task_lambda(task, observation, density, recipe, task.initialise(observation), DEFAULT_TAU)
+    return {"image": image, "sigma": sigma, "method": method, "lam": search.lam, "psnr": psnr(search.image, truth),
+            "misfit": search.misfit, "sigma_used": sigma_used, "seconds": time.perf_counter() - start}
+
+
+def run(split: str) -> None:
+    torch.set_num_threads(1)
+    shipped = get_task("sr-x4")
+    flow, _ = load_flow(bundled_file(shipped.prior_file))
+    recipe = shipped.recipes["fast"]
+    recipe = recipe.with_overrides(lam=recipe.lam * CROP**2 / REFERENCE_PIXELS)
+    density = FlowDensity(flow, recipe.bf16)
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / f"{split}.csv"
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, FIELDS)
+        writer.writeheader()
+        for image, sigma, truth in cases(split):
+            task = with_noise(shipped, GaussianNoise(sigma))
+            observation = task.simulate(truth, 0)
+            rows = [solve_row(task, observation, truth, recipe.with_overrides(lam=recipe.lam * factor), density, image, sigma,
+                              f"grid×{factor:g}", sigma) for factor in GRID]
+            if split == "test":
+                rows.append(solve_row(shipped, observation, truth, recipe, density, image, sigma, "default", shipped.measurement.noise.sigma))
+                rows.append(search_row(task, observation, truth, recipe, density, image, sigma, "auto", sigma))
+                estimate = estimate_gaussian_sigma(observation[0, 0].numpy())
+                estimated = with_noise(shipped, GaussianNoise(estimate))
+                rows.append(search_row(estimated, observation, truth, recipe, density, image, sigma, "auto-est", estimate))
+            for row in rows:
+                writer.writerow({key: f"{value:.6g}" if isinstance(value, float) else value for key, value in row.items()})
+                print(row, flush=True)
+            handle.flush()
+    if split == "tune":
+        print(f"τ = {tuned_tau(read(path)):.3f}")
+
+
+def read(path: Path) -> list[dict]:
+    with open(path) as handle:
+        return [{k: (v if k in ("image", "method") else float(v)) for k, v in row.items()} for row in csv.DictReader(handle)]
+
+
+def oracle(rows: list[dict], image: str, sigma: float) -> dict:
+    grid = [r for r in rows if r["image"] == image and r["sigma"] == sigma and r["method"].startswith("grid")]
+    return max(grid, key=lambda r: r["psnr"])
+
+
+def tuned_tau(rows: list[dict]) -> float:
+    best = [oracle(rows, image, sigma)["misfit"] for image, sigma in sorted({(r["image"], r["sigma"]) for r in rows})]
+    return math.exp(np.mean(np.log(best)))
+
+
+def report() -> None:
+    tune, test = read(OUT / "tune.csv"), read(OUT / "test.csv")
+    lines = ["| σ | images | default λ (σ 0.01 model) | auto (σ stated) | auto (σ estimated) | oracle (grid) | "
+             "auto − oracle | auto − default | chosen λ (stated) | misfit/m (stated) | σ estimate |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for sigma in sorted({r["sigma"] for r in test if r["method"] == "auto-est"}):  # the levels whose case finished
+        images = sorted({r["image"] for r in test if r["sigma"] == sigma})
+
+        def mean(method: str, key: str = "psnr") -> float:
+            return float(np.mean([r[key] for r in test if r["sigma"] == sigma and r["method"] == method]))
+
+        best = float(np.mean([oracle(test, image, sigma)["psnr"] for image in images]))
+        lines.append(f"| {sigma:g} | {len(images)} | {mean('default'):.2f} | {mean('auto'):.2f} | {mean('auto-est'):.2f} | {best:.2f} | "
+                     f"{mean('auto') - best:+.2f} | {mean('auto') - mean('default'):+.2f} | {mean('auto', 'lam'):.0f} | "
+                     f"{mean('auto', 'misfit'):.3f} | {mean('auto-est', 'sigma_used'):.4f} |")
+    tune_lines = ["| σ | PSNR-best grid λ | its misfit/m |", "|---|---|---|"]
+    for sigma in SIGMAS:
+        best = oracle(tune, IMAGES["tune"][0][0], sigma)
+        tune_lines.append(f"| {sigma:g} | {best['lam']:.0f} | {best['misfit']:.3f} |")
+    text = (ROOT / "results" / "auto_lambda.md.in").read_text()
+    text = text.replace("{{TABLE}}", "\n".join(lines)).replace("{{TUNE}}", "\n".join(tune_lines))
+    text = text.replace("{{TAU}}", f"{tuned_tau(tune):.3f}").replace("{{DEFAULT_TAU}}", f"{DEFAULT_TAU:g}")
+    (ROOT / "results" / "auto_lambda.md").write_text(text)
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] in (["tune"], ["test"]):
+        run(sys.argv[1])
+    elif sys.argv[1:] == ["report"]:
+        report()
+    else:
+        raise SystemExit(__doc__)
