@@ -90,7 +90,19 @@ def _add_reconstruct(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     parser.add_argument("--backend", help="CT ray transform: auto (default), astra_cuda, astra_cpu, sparse")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_problem_options(parser)
     parser.set_defaults(run=_reconstruct)
+
+
+def _add_problem_options(parser: argparse.ArgumentParser) -> None:
+    """The options of single tasks (deblur, inpaint, sr-x4)."""
+    parser.add_argument("--kernel", metavar="NAME|FILE.npy", help="deblur: gaussian:SIGMA, motion:LENGTH:ANGLE (degrees) or a "
+                                                                  "2-D kernel in a .npy file (normalised); default gaussian:2")
+    parser.add_argument("--mask", metavar="FILE.png|FILE.npy", help="inpaint: the image-sized mask, nonzero = known pixel")
+    parser.add_argument("--missing", type=float, metavar="FRACTION", help="inpaint: a random mask (seeded) with this fraction of "
+                                                                          "unknown pixels (default 0.5 without --mask)")
+    parser.add_argument("--degradation", metavar="gaussian|bicubic", help="sr-x4: how the low-resolution image was made: the "
+                                                                          "paper's Gaussian blur (default) or an anti-aliased bicubic resize")
 
 
 def _shape(text: str) -> tuple[int, int]:
@@ -196,16 +208,39 @@ def _reconstruct(args: argparse.Namespace) -> None:
     device = resolve_device(args.device)
     task = _problem(args, device)
     observation, ground_truth = _observation(args, task, device, load_image)
-    flow, _ = load_flow(args.weights or bundled_file(task.prior_file), patch_size=task.patch_size, channels=1)
     recipe = task.recipes[args.recipe].with_overrides(lam=args.lam, iterations=args.iterations, n_patches=args.patches, lr=args.lr)
     y = _as_batch(observation, device)
+    flow = _prior_flow(args, task, y, load_flow, bundled_file)
     init = _initial_image(args, task, y)
     start = time.perf_counter()
     result = task.solve(y, flow.to(device), recipe, seed=args.seed, init=init, progress=not args.quiet)
     elapsed = time.perf_counter() - start
     image = result.image[0, 0].cpu().numpy()
     print(f"patchNR ({args.recipe} recipe: λ={recipe.lam:g}, {recipe.iterations} iterations, {recipe.n_patches} patches) took {elapsed:.1f} s")
+    _warn_if_mismatched(task, result.image, y)
     _report_and_save(args, task, init[0, 0].cpu().numpy(), image, ground_truth)
+
+
+def _prior_flow(args: argparse.Namespace, task, observation: torch.Tensor, load_flow, bundled_file):
+    """The --weights flow, the task's bundled one, or for a zero-shot task one trained on the observation now."""
+    if task.prior_trainer is None:
+        flow, _ = load_flow(args.weights or bundled_file(task.prior_file), patch_size=task.patch_size, channels=1)
+        return flow
+    if args.weights is not None:
+        raise PatchNRError(f"--weights does not apply to {task.name}: its prior is trained on the observation")
+    start = time.perf_counter()
+    flow = task.prior_trainer(observation, not args.quiet)
+    print(f"zero-shot prior trained on the observation's 8 rotations/flips in {time.perf_counter() - start:.1f} s")
+    return flow
+
+
+def _warn_if_mismatched(task, image: torch.Tensor, observation: torch.Tensor) -> None:
+    """One line on stderr when the solution's data misfit stays far above the noise level."""
+    from .mismatch import operator_mismatch
+
+    warning = operator_mismatch(task.measurement, image, observation)
+    if warning is not None:
+        print(f"patchnr: warning: {warning}", file=sys.stderr)
 
 
 def _check_reconstruct_options(args: argparse.Namespace) -> None:
@@ -238,7 +273,8 @@ def _problem(args: argparse.Namespace, device: torch.device):
     from .tasks.custom import build_operator, custom_task, load_factory
 
     if args.operator is None:
-        return get_task(args.op, device=device, backend=args.backend)
+        return get_task(args.op, device=device, backend=args.backend, kernel=args.kernel, mask=args.mask,
+                        missing=args.missing, degradation=args.degradation)
     if args.backend is not None:
         raise PatchNRError("--backend applies to the CT tasks (--op ct-lowdose, ct-limited) only")
     noise = parse_noise(args.noise)
@@ -306,7 +342,7 @@ def _as_batch(image: np.ndarray, device: torch.device) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32))[None, None].to(device)
 
 
-BASELINE_LABELS = {"fbp": "FBP"}
+BASELINE_LABELS = {"fbp": "FBP", "wiener": "Wiener"}
 
 
 def _report_and_save(args, task, init: np.ndarray, image: np.ndarray, ground_truth: np.ndarray | None) -> None:
@@ -325,7 +361,8 @@ def _report_and_save(args, task, init: np.ndarray, image: np.ndarray, ground_tru
         print(f"wrote {args.png}")
 
 
-FLAGS = {"image_shape": "--image-shape", "operator": "--operator", "lam": "--lam", "noise": "--noise", "backend": "--backend"}
+FLAGS = {"image_shape": "--image-shape", "operator": "--operator", "lam": "--lam", "noise": "--noise", "backend": "--backend",
+         "kernel": "--kernel", "mask": "--mask", "missing": "--missing", "degradation": "--degradation"}
 
 
 def main(argv: list[str] | None = None) -> int:
