@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from patchnr.operators import GaussianDownsample, gaussian_kernel, initial_guess, superresolution_x2_zero_shot, superresolution_x4
@@ -64,3 +65,78 @@ def test_initial_guess_falls_back_to_adjoint():
 
     assert torch.equal(initial_guess(Scale(), torch.ones(1, 1, 2, 2)), torch.full((1, 1, 2, 2), 2.0))
     assert initial_guess(superresolution_x4(), torch.ones(1, 1, 4, 4)).shape == (1, 1, 16, 16)
+
+
+# --------------------------------------------------------------------------------------------
+# The shared operator contract: shapes, adjointness in float64, gradient against finite differences
+
+
+def _blur_gaussian():
+    from patchnr.operators import blur
+
+    return blur("gaussian:1.5")
+
+
+def _blur_motion():
+    from patchnr.operators import blur
+
+    return blur("motion:7:30")
+
+
+def _blur_asymmetric():
+    from patchnr.operators.blur import Blur
+
+    return Blur(torch.rand(4, 5, generator=torch.Generator().manual_seed(0)))
+
+
+def _inpainting():
+    from patchnr.operators import Inpainting
+
+    return Inpainting(missing=0.5, seed=1)
+
+
+def _bicubic():
+    from patchnr.operators import BicubicDownsample
+
+    return BicubicDownsample(4)
+
+
+def _zero_shot_x2():
+    from patchnr.operators import zero_shot_x2
+
+    return zero_shot_x2()
+
+
+def _zero_shot_x4():
+    from patchnr.operators import zero_shot_x4
+
+    return zero_shot_x4()
+
+
+OPERATORS = {
+    "blur-gaussian": _blur_gaussian, "blur-motion": _blur_motion, "blur-asymmetric": _blur_asymmetric,
+    "inpainting": _inpainting, "bicubic-x4": _bicubic, "zero-shot-x2": _zero_shot_x2, "zero-shot-x4": _zero_shot_x4,
+    "sr-x4": superresolution_x4,
+}
+CONTRACT_IMAGE = (32, 32)
+
+
+@pytest.mark.parametrize("name", sorted(OPERATORS))
+def test_operator_contract(name):
+    op = OPERATORS[name]().double()
+    generator = torch.Generator().manual_seed(0)
+    x = torch.rand(2, 1, *CONTRACT_IMAGE, dtype=torch.float64, generator=generator)
+    ax = op(x)
+    observation_shape = tuple(ax.shape[-2:])
+    assert ax.shape[:2] == (2, 1) and observation_shape == tuple(op.range_shape(CONTRACT_IMAGE))
+    assert tuple(op.domain_shape(observation_shape)) == CONTRACT_IMAGE
+    y = torch.rand(ax.shape, dtype=torch.float64, generator=generator)
+    assert torch.isclose((ax * y).sum(), (x * op.adjoint(y)).sum(), rtol=1e-10)
+    direction = torch.randn(x.shape, dtype=torch.float64, generator=generator)
+    x.requires_grad_(True)
+    (gradient,) = torch.autograd.grad((op(x) * y).sum(), x)
+    step = 1e-6
+    finite = ((op(x + step * direction) - op(x - step * direction)) * y).sum() / (2 * step)
+    assert torch.isclose((gradient * direction).sum(), finite, rtol=1e-6)
+    if callable(getattr(op, "pseudo_inverse", None)):
+        assert op.pseudo_inverse(ax.detach()).shape == x.shape

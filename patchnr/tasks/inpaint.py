@@ -4,8 +4,8 @@ PNG or ``.npy`` of the image's size (nonzero = known); ``missing`` draws a seede
 that fraction of unknown pixels per image size (default 0.5 when neither is given). The start is a
 normalized-convolution fill; the prior is the bundled lentils patchNR.
 
-λ is in units of the Gaussian NLL over the known pixels, chosen on a 256² crop of
-img_val_lentils (results/inpaint.md).
+λ is in units of the Gaussian NLL over the known pixels: patchNR's 1000 and TV's 5 are set by the
+ratio of data weight to prior weight of the other tasks, not tuned (results/inpaint.md).
 """
 
 from __future__ import annotations
