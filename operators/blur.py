@@ -107,6 +107,7 @@ class Blur(Operator):
         return tuple(observation_shape)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.check_image_shape(tuple(x.shape[-2:]))
         kernel = self.kernel.to(x.dtype).flip(-2, -1).expand(x.shape[1], 1, -1, -1)
         return F.conv2d(F.pad(x, self._padding(), mode="reflect"), kernel, groups=x.shape[1])
 

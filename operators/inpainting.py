@@ -21,6 +21,10 @@ FILL_SIGMAS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)  # normalized-convolution scales 
 FILL_MIN_WEIGHT = 1e-3  # a pixel is filled at the first scale whose known-pixel weight reaches this
 
 
+class MaskSizeError(ParameterError, ValueError):
+    """A fixed mask whose size is not the image's (a ``ValueError`` too, as the operator contract asks)."""
+
+
 def load_mask(path: str | Path) -> torch.Tensor:
     """A H×W float mask (1 known, 0 unknown) from a PNG (grey or colour) or 2-D ``.npy``: nonzero = known.
 
@@ -80,11 +84,11 @@ class Inpainting(Operator):
         self._drawn: dict[Shape, torch.Tensor] = {}
 
     def mask_for(self, shape: Shape, device: torch.device | None = None) -> torch.Tensor:
-        """The H×W mask (1 known) for images of ``shape``; ``ValueError`` if a fixed mask has another size."""
+        """The H×W mask (1 known) for images of ``shape``; ``MaskSizeError`` if a fixed mask has another size."""
         shape = tuple(shape)
         if self.fixed_mask is not None:
             if tuple(self.fixed_mask.shape) != shape:
-                raise ValueError(f"the mask is {self.fixed_mask.shape[0]}×{self.fixed_mask.shape[1]}, the image {shape[0]}×{shape[1]}")
+                raise MaskSizeError("mask", f"the mask is {self.fixed_mask.shape[0]}×{self.fixed_mask.shape[1]}, the image {shape[0]}×{shape[1]}")
             mask = self.fixed_mask
         else:
             if shape not in self._drawn:
@@ -126,4 +130,4 @@ class Inpainting(Operator):
         return torch.where(mask > 0, known, fill)
 
 
-__all__ = ["FILL_SIGMAS", "Inpainting", "check_missing", "load_mask", "random_mask"]
+__all__ = ["FILL_SIGMAS", "Inpainting", "MaskSizeError", "check_missing", "load_mask", "random_mask"]

@@ -273,13 +273,20 @@ def _problem(args: argparse.Namespace, device: torch.device):
     from .tasks.custom import build_operator, custom_task, load_factory
 
     if args.operator is None:
-        return get_task(args.op, device=device, backend=args.backend, kernel=args.kernel, mask=args.mask,
-                        missing=args.missing, degradation=args.degradation)
+        return get_task(args.op, device=device, backend=args.backend, **_task_options(args))
     if args.backend is not None:
         raise PatchNRError("--backend applies to the CT tasks (--op ct-lowdose, ct-limited) only")
+    if _task_options(args):
+        raise PatchNRError(f"{', '.join('--' + name for name in _task_options(args))}: an option of --op tasks, not of --operator")
     noise = parse_noise(args.noise)
     operator = build_operator(load_factory(args.operator), args.image_shape)
     return custom_task(operator.to(device), noise)
+
+
+def _task_options(args: argparse.Namespace) -> dict:
+    """The single tasks' options that were given (``_add_problem_options``)."""
+    given = {"kernel": args.kernel, "mask": args.mask, "missing": args.missing, "degradation": args.degradation}
+    return {name: value for name, value in given.items() if value is not None}
 
 
 def parse_noise(spec: str):

@@ -232,3 +232,20 @@ def test_kernel_errors_name_the_parameter():
     with pytest.raises(ParameterError) as error:
         load_kernel("motion:0:10")
     assert error.value.parameter == "kernel"
+
+
+def test_wrong_sized_mask_and_large_kernel_on_the_embedded_example(tmp_path, capsys):
+    mask = _mask_png(tmp_path, np.full((32, 32), 255, np.uint8))
+    code = main(["reconstruct", "--op", "inpaint", "--mask", mask, "--out", str(tmp_path / "rec.npy"), "--quiet"])
+    assert "mask is 32×32" in assert_user_error(capsys, code, tmp_path / "rec.npy")
+    kernel = _kernel_file(tmp_path, np.ones((300, 300)))
+    code = main(["reconstruct", "--op", "deblur", "--kernel", kernel, "--out", str(tmp_path / "rec.npy"), "--quiet"])
+    assert "larger than the" in assert_user_error(capsys, code, tmp_path / "rec.npy")
+
+
+def test_task_options_refused_with_a_custom_operator(tmp_path, tiny_weights, capsys):
+    (tmp_path / "op.py").write_text("def make():\n    return lambda x: 2 * x\n")
+    np.save(tmp_path / "obs.npy", texture(32))
+    code = main(["reconstruct", "--operator", f"{tmp_path / 'op.py'}:make", "--noise", "gaussian:0.01", "--observation",
+                 str(tmp_path / "obs.npy"), "--out", str(tmp_path / "rec.npy"), "--kernel", "gaussian:2", "--quiet"])
+    assert "--kernel" in assert_user_error(capsys, code, tmp_path / "rec.npy")
