@@ -15,7 +15,6 @@ import torch.nn.functional as F
 
 from ..errors import ParameterError
 from .base import Operator, Shape
-from .superres import gaussian_kernel
 
 FILL_SIGMAS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)  # normalized-convolution scales of the fill, in pixels
 FILL_MIN_WEIGHT = 1e-3  # a pixel is filled at the first scale whose known-pixel weight reaches this
@@ -71,6 +70,16 @@ def check_missing(missing: float) -> float:
     return float(missing)
 
 
+def _gaussian_smooth(images: torch.Tensor, sigma: float) -> torch.Tensor:
+    """A B×C×H×W batch convolved with a Gaussian of ``sigma`` pixels (zero padding), as two 1-D passes."""
+    radius = min(int(3 * sigma), max(images.shape[-2:]) - 1)
+    grid = torch.arange(-radius, radius + 1, dtype=images.dtype, device=images.device)
+    line = torch.exp(-grid**2 / (2 * sigma**2))
+    line = (line / line.sum()).expand(images.shape[1], 1, -1)
+    rows = F.conv2d(images, line[..., None], padding=(radius, 0), groups=images.shape[1])
+    return F.conv2d(rows, line[:, :, None, :], padding=(0, radius), groups=images.shape[1])
+
+
 class Inpainting(Operator):
     """A x = m ⊙ x. Give ``mask`` (H×W, nonzero known) or ``missing`` (a fraction) with ``seed``."""
 
@@ -120,10 +129,8 @@ class Inpainting(Operator):
         fill = torch.full_like(y, 0.0) + known.sum((-2, -1), keepdim=True) / mask.sum((-2, -1), keepdim=True)
         pending = mask == 0
         for sigma in FILL_SIGMAS:
-            size = min(2 * int(3 * sigma) + 1, 2 * max(y.shape[-2:]) - 1)
-            kernel = gaussian_kernel(size, sigma).to(y)[None, None].expand(y.shape[1], 1, -1, -1)
-            weight = F.conv2d(mask, kernel, padding=size // 2, groups=y.shape[1])
-            value = F.conv2d(known, kernel, padding=size // 2, groups=y.shape[1]) / weight.clamp_min(1e-12)
+            weight = _gaussian_smooth(mask, sigma)
+            value = _gaussian_smooth(known, sigma) / weight.clamp_min(1e-12)
             reached = pending & (weight >= FILL_MIN_WEIGHT)
             fill = torch.where(reached, value, fill)
             pending = pending & ~reached
