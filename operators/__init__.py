@@ -1,9 +1,23 @@
 """Forward operators (``patchnr.operators``): the contract of ``base.Operator``, one file per operator."""
 
 from .base import FunctionOperator, Operator, as_operator, initial_guess
+from .bicubic import BicubicDownsample
+from .blur import Blur, blur, load_kernel
+from .inpainting import Inpainting, load_mask, random_mask
 from .superres import GaussianDownsample, gaussian_kernel, superresolution_x2_zero_shot, superresolution_x4
+from .zeroshot import PaddedDownsample, zero_shot_x2, zero_shot_x4
 
 __all__ = [
+    "BicubicDownsample",
+    "Blur",
+    "Inpainting",
+    "PaddedDownsample",
+    "blur",
+    "load_kernel",
+    "load_mask",
+    "random_mask",
+    "zero_shot_x2",
+    "zero_shot_x4",
     "FunctionOperator",
     "GaussianDownsample",
     "Operator",

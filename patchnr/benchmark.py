@@ -49,8 +49,10 @@ from .recipes import Recipe
 from .tasks import TASK_NAMES, TVBaseline, bundled_file, get_task
 
 BASELINE_METHOD = {name: get_task(name).baseline for name in TASK_NAMES}  # building a task is cheap: no operator yet
-TASK_METHODS = {task: (baseline, "tv", "epll", "patchnr") for task, baseline in BASELINE_METHOD.items()}
-LABELS = {"bicubic": "bicubic", "fbp": "FBP", "tv": "TV", "epll": "EPLL", "patchnr": "patchNR"}
+ZERO_SHOT_TASKS = {name for name in TASK_NAMES if get_task(name).prior_trainer is not None}  # no bundled prior to score
+TASK_METHODS = {task: (baseline, "tv") if task in ZERO_SHOT_TASKS else (baseline, "tv", "epll", "patchnr")
+                for task, baseline in BASELINE_METHOD.items()}
+LABELS = {"bicubic": "bicubic", "fbp": "FBP", "wiener": "Wiener", "fill": "fill", "tv": "TV", "epll": "EPLL", "patchnr": "patchNR"}
 CASE_COLUMNS = ("image", "method", "seed", "psnr", "ssim", "runtime_s", "torch_threads")
 CONNECT_TIMEOUT_S = 3
 CONFIG_FORMAT = "patchnr-benchmark/1"

@@ -116,7 +116,19 @@ def _add_reconstruct(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     parser.add_argument("--backend", help="CT ray transform (CT tasks only): auto (the default), astra_cuda, astra_cpu, sparse")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_problem_options(parser)
     parser.set_defaults(run=_reconstruct)
+
+
+def _add_problem_options(parser: argparse.ArgumentParser) -> None:
+    """The options of single tasks (deblur, inpaint, sr-x4)."""
+    parser.add_argument("--kernel", metavar="NAME|FILE.npy", help="deblur: gaussian:SIGMA, motion:LENGTH:ANGLE (degrees) or a "
+                                                                  "2-D kernel in a .npy file (normalised); default gaussian:2")
+    parser.add_argument("--mask", metavar="FILE.png|FILE.npy", help="inpaint: the image-sized mask, nonzero = known pixel")
+    parser.add_argument("--missing", type=float, metavar="FRACTION", help="inpaint: a random mask (seeded) with this fraction of "
+                                                                          "unknown pixels (default 0.5 without --mask)")
+    parser.add_argument("--degradation", metavar="gaussian|bicubic", help="sr-x4: how the low-resolution image was made: the "
+                                                                          "paper's Gaussian blur (default) or an anti-aliased bicubic resize")
 
 
 def _add_benchmark(parser: argparse.ArgumentParser) -> None:
@@ -247,16 +259,39 @@ def _map_estimate(args: argparse.Namespace) -> argparse.Namespace:
     task = _with_stated_noise(args, _problem(args, device))
     observation, ground_truth = _observation(args, task, device, load_image)
     task = _with_estimated_noise(args, task, observation)
-    flow, _ = load_flow(args.weights or bundled_file(task.prior_file), patch_size=task.patch_size, channels=1)
     lam = None if args.lam == AUTO else args.lam
     recipe = task.recipes[args.recipe].with_overrides(lam=lam, iterations=args.iterations, n_patches=args.patches, lr=args.lr)
     y = _as_batch(observation, device)
+    flow = _prior_flow(args, task, y, load_flow, bundled_file)
     init = _initial_image(args, task, y)
     start = time.perf_counter()
     result, recipe = _solve(args, task, y, flow.to(device), recipe, init)
     elapsed = time.perf_counter() - start
     print(f"patchNR ({args.recipe} recipe: λ={recipe.lam:g}, {recipe.iterations} iterations, {recipe.n_patches} patches) took {elapsed:.1f} s")
+    _warn_if_mismatched(task, result.image, y)
     return argparse.Namespace(task=task, y=y, ground_truth=ground_truth, flow=flow.to(device), recipe=recipe, init=init, result=result)
+
+
+def _prior_flow(args: argparse.Namespace, task, observation: torch.Tensor, load_flow, bundled_file):
+    """The --weights flow, the task's bundled one, or for a zero-shot task one trained on the observation now."""
+    if task.prior_trainer is None:
+        flow, _ = load_flow(args.weights or bundled_file(task.prior_file), patch_size=task.patch_size, channels=1)
+        return flow
+    if args.weights is not None:
+        raise PatchNRError(f"--weights does not apply to {task.name}: its prior is trained on the observation")
+    start = time.perf_counter()
+    flow = task.prior_trainer(observation, not args.quiet)
+    print(f"zero-shot prior trained on the observation's 8 rotations/flips in {time.perf_counter() - start:.1f} s")
+    return flow
+
+
+def _warn_if_mismatched(task, image: torch.Tensor, observation: torch.Tensor) -> None:
+    """One line on stderr when the solution's data misfit stays far above the noise level."""
+    from .mismatch import operator_mismatch
+
+    warning = operator_mismatch(task.measurement, image, observation)
+    if warning is not None:
+        print(f"patchnr: warning: {warning}", file=sys.stderr)
 
 
 def _check_reconstruct_options(args: argparse.Namespace) -> None:
@@ -302,12 +337,20 @@ def _problem(args: argparse.Namespace, device: torch.device):
     from .tasks.custom import build_operator, custom_task, load_factory
 
     if args.operator is None:
-        return get_task(args.op, device=device, backend=args.backend)
+        return get_task(args.op, device=device, backend=args.backend, **_task_options(args))
     if args.backend is not None:
         raise PatchNRError("--backend applies to the CT tasks (--op ct-lowdose, ct-limited), not to --operator")
+    if _task_options(args):
+        raise PatchNRError(f"{', '.join('--' + name for name in _task_options(args))}: an option of --op tasks, not of --operator")
     noise = parse_noise(UNSTATED_GAUSSIAN if args.noise == "gaussian" else args.noise)
     operator = build_operator(load_factory(args.operator), args.image_shape)
     return custom_task(operator.to(device), noise)
+
+
+def _task_options(args: argparse.Namespace) -> dict:
+    """The single tasks' options that were given (``_add_problem_options``)."""
+    given = {"kernel": args.kernel, "mask": args.mask, "missing": args.missing, "degradation": args.degradation}
+    return {name: value for name, value in given.items() if value is not None}
 
 
 def parse_noise(spec: str):
@@ -371,7 +414,7 @@ def _as_batch(image: np.ndarray, device: torch.device) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32))[None, None].to(device)
 
 
-BASELINE_LABELS = {"fbp": "FBP"}
+BASELINE_LABELS = {"fbp": "FBP", "wiener": "Wiener"}
 UNSTATED_GAUSSIAN = "gaussian:1"  # --noise gaussian without σ: a placeholder until σ is estimated from the observation
 
 
@@ -506,7 +549,8 @@ def _sample(args: argparse.Namespace) -> None:
     print(f"wrote {write_posterior(args.out, summary, problem.ground_truth, title)}")
 
 
-FLAGS = {"image_shape": "--image-shape", "operator": "--operator", "lam": "--lam", "noise": "--noise", "backend": "--backend"}
+FLAGS = {"image_shape": "--image-shape", "operator": "--operator", "lam": "--lam", "noise": "--noise", "backend": "--backend",
+         "kernel": "--kernel", "mask": "--mask", "missing": "--missing", "degradation": "--degradation"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -238,7 +238,7 @@ def test_ct_limited_full_sinogram_end_to_end(tmp_path, tiny_weights, monkeypatch
     args = _ct_args(tmp_path, tiny_weights, "--iterations", "2", "--patches", "200")
     args[2] = "ct-limited"
     assert run_cli(*args) == 0
-    err = capsys.readouterr().err.strip().splitlines()
+    err = [line for line in capsys.readouterr().err.strip().splitlines() if "warning: the data misfit" not in line]  # 2 iterations
     assert len(err) == 1 and "(30, 47)" in err[0] and "rows 3..26" in err[0]
     assert np.load(tmp_path / "rec.npy").shape == (32, 32)
 

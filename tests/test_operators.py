@@ -77,11 +77,57 @@ def _small_ct():
     return ct.RayTransform(ct.small_geometry(size=16, num_angles=12, num_detectors=23), backend="sparse")
 
 
+def _blur_gaussian():
+    from patchnr.operators import blur
+
+    return blur("gaussian:1.5")
+
+
+def _blur_motion():
+    from patchnr.operators import blur
+
+    return blur("motion:7:30")
+
+
+def _blur_asymmetric():
+    from patchnr.operators.blur import Blur
+
+    return Blur(torch.rand(4, 5, generator=torch.Generator().manual_seed(0)))
+
+
+def _inpainting():
+    from patchnr.operators import Inpainting
+
+    return Inpainting(missing=0.5, seed=1)
+
+
+def _bicubic():
+    from patchnr.operators import BicubicDownsample
+
+    return BicubicDownsample(4)
+
+
+def _zero_shot_x2():
+    from patchnr.operators import zero_shot_x2
+
+    return zero_shot_x2()
+
+
+def _zero_shot_x4():
+    from patchnr.operators import zero_shot_x4
+
+    return zero_shot_x4()
+
+
 OPERATORS = {  # name → (factory, image shape)
     "superresolution_x4": (superresolution_x4, (24, 20)),
     "zero_shot_x2": (superresolution_x2_zero_shot, (40, 36)),
     "ray_transform_sparse": (_small_ct, (16, 16)),
     "function_operator": (lambda: as_operator(_blur_subsample, image_shape=(12, 12)), (12, 12)),
+    **{name: (factory, (32, 32)) for name, factory in {
+        "blur_gaussian": _blur_gaussian, "blur_motion": _blur_motion, "blur_asymmetric": _blur_asymmetric,
+        "inpainting": _inpainting, "bicubic_x4": _bicubic, "zero_shot_x2_padded": _zero_shot_x2, "zero_shot_x4_padded": _zero_shot_x4,
+    }.items()},
 }
 
 

@@ -12,10 +12,11 @@ import inspect
 import torch
 
 from ..errors import ParameterError, PatchNRError
-from . import ct_limited, ct_lowdose, sr_x4
+from . import ct_limited, ct_lowdose, deblur, inpaint, sr_x2_zeroshot, sr_x4, sr_x4_zeroshot
 from .base import Task, TVBaseline, bundled_file
 
-_TASKS = {module.NAME: module.make_task for module in (sr_x4, ct_lowdose, ct_limited)}
+_TASKS = {module.NAME: module.make_task for module in (sr_x4, ct_lowdose, ct_limited, deblur, inpaint,
+                                                     sr_x2_zeroshot, sr_x4_zeroshot)}
 TASK_NAMES = tuple(_TASKS)
 
 

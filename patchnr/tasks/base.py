@@ -60,6 +60,8 @@ class Task:
     recipes: 'fast' and 'paper' at least; tv, epll_lam: the baselines' tuned settings.
     baseline: the method key of the initialisation ('bicubic', 'fbp').
     prepare_observation: a 2-D observation → (the one the operator takes, a note when changed).
+    prior_trainer: for a zero-shot task, (observation 1×1×h×w, progress) → a flow trained on it,
+        used instead of ``prior_file`` (which is then empty).
     """
 
     name: str
@@ -74,6 +76,7 @@ class Task:
     baseline: str
     prepare_observation: Callable[[np.ndarray], tuple[np.ndarray, str | None]] = unchanged_observation
     patch_size: int = 6  # the patch size the recipes' λ is calibrated for
+    prior_trainer: Callable[[torch.Tensor, bool], PatchFlow] | None = None
 
     @cached_property
     def measurement(self) -> Measurement:
@@ -105,10 +108,11 @@ class Task:
         """Raise ``PatchNRError`` unless an (H, W) image has a size this task's operator maps and inverts."""
         try:
             fits = tuple(self.image_shape(self.shapes.range_shape(image.shape))) == tuple(image.shape)
-        except ValueError:
-            fits = False
+            reason = ""
+        except ValueError as error:
+            fits, reason = False, f": {error}"
         if not fits:
-            raise PatchNRError(f"{label}: image of shape {image.shape} does not fit task {self.name}")
+            raise PatchNRError(f"{label}: image of shape {image.shape} does not fit task {self.name}{reason}")
 
     def check_ground_truth(self, ground_truth: np.ndarray, observation_shape: tuple[int, int]) -> None:
         expected = self.image_shape(observation_shape)

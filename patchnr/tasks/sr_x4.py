@@ -1,5 +1,6 @@
 """×4 superresolution of the paper's material images: 16×16 Gaussian blur (σ = 2), stride 4,
-periodic boundary (600² → 150²), Gaussian noise σ = 0.01.
+periodic boundary (600² → 150²), Gaussian noise σ = 0.01. With degradation 'bicubic' the
+operator is the usual anti-aliased bicubic ×4 resize instead (low-resolution images made that way).
 
 λ here is in units of the Gaussian NLL Σ (A x − y)² / (2σ²). The paper's data term is Σ (A x − y)²,
 so a paper λ converts by ``paper_lambda`` (÷ 2σ²): its 0.15 is 750 here.
@@ -9,8 +10,10 @@ from __future__ import annotations
 
 import torch
 
+from ..errors import ParameterError
 from ..measurement import Measurement
 from ..noise import GaussianNoise
+from ..operators.bicubic import BicubicDownsample
 from ..operators.superres import superresolution_x4
 from ..recipes import Recipe
 from .base import Task, TVBaseline
@@ -33,12 +36,25 @@ TV = TVBaseline(lam=paper_lambda(7e-4), eps=1e-2, iterations=300)
 EPLL_LAM = paper_lambda(0.25)
 
 
-def make_task(device: str | torch.device = "cpu") -> Task:
-    """The task on ``device``."""
+DEGRADATIONS = ("gaussian", "bicubic")
+
+
+def degradation_operator(degradation: str):
+    """'gaussian': the paper's operator; 'bicubic': the usual anti-aliased bicubic ×4 downscale."""
+    if degradation == "gaussian":
+        return superresolution_x4()
+    if degradation == "bicubic":
+        return BicubicDownsample(4)
+    raise ParameterError("degradation", f"expected one of {', '.join(DEGRADATIONS)}, got {degradation!r}")
+
+
+def make_task(device: str | torch.device = "cpu", degradation: str = "gaussian") -> Task:
+    """The task on ``device`` for the low-resolution images' ``degradation`` (``DEGRADATIONS``)."""
+    degradation_operator(degradation)
     return Task(
         name=NAME,
-        build_measurement=lambda: Measurement(superresolution_x4().to(device), GaussianNoise(NOISE_STD)),
-        shapes=superresolution_x4(),
+        build_measurement=lambda: Measurement(degradation_operator(degradation).to(device), GaussianNoise(NOISE_STD)),
+        shapes=degradation_operator(degradation),
         prior_file="priors/sr_material.pt",
         gmm_file="priors/gmm_sr_material.pt",
         example_file="examples/material_test.png",

@@ -1,0 +1,44 @@
+"""Deblurring of texture images (lentils): 'same' convolution with a reflect boundary, Gaussian
+noise 5/255 as in the reference; ``kernel`` is ``gaussian:SIGMA``, ``motion:LENGTH:ANGLE`` or a
+2-D ``.npy`` file (normalised). The prior is the bundled lentils patchNR.
+
+λ is in units of the Gaussian NLL Σ (A x − y)² / (2σ²); patchNR's 300 and TV's 5 are set by hand
+for 256² images, not swept (``benchmarks/problems.py sweep`` runs a sweep on img_val_lentils). As
+everywhere the patch prior is a mean over patches, so λ suits images of about that size.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..measurement import Measurement
+from ..noise import GaussianNoise
+from ..operators.blur import blur
+from ..recipes import Recipe
+from .base import Task, TVBaseline
+
+NAME = "deblur"
+NOISE_STD = 5 / 255
+DEFAULT_KERNEL = "gaussian:2"
+
+FAST = Recipe(lam=300.0, iterations=150, lr=0.01, n_patches=30_000, lr_schedule="cosine", bf16=True)
+PAPER = Recipe(lam=300.0, iterations=300, lr=0.01, n_patches=60_000)
+TV = TVBaseline(lam=5.0, eps=1e-2, iterations=300)
+EPLL_LAM = 300.0
+
+
+def make_task(device: str | torch.device = "cpu", kernel: str = DEFAULT_KERNEL) -> Task:
+    """The task on ``device`` for the blur kernel spec ``kernel``."""
+    operator = blur(kernel)  # parses the spec now: a bad kernel is a ParameterError before any work
+    return Task(
+        name=NAME,
+        build_measurement=lambda: Measurement(operator.to(device), GaussianNoise(NOISE_STD)),
+        shapes=operator,
+        prior_file="priors/lentils.pt",
+        gmm_file="priors/gmm_lentils.pt",
+        example_file="examples/lentils_test.png",
+        recipes={"paper": PAPER, "fast": FAST},
+        tv=TV,
+        epll_lam=EPLL_LAM,
+        baseline="wiener",
+    )

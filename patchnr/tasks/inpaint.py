@@ -1,0 +1,55 @@
+"""Inpainting of texture images (lentils, material): the known pixels of a mask are observed with
+Gaussian noise 0.01; the observation is the image and its unknown pixels are ignored. ``mask`` is a
+PNG or ``.npy`` of the image's size (nonzero = known); ``missing`` draws a seeded random mask of
+that fraction of unknown pixels per image size (default 0.5 when neither is given). The start is a
+normalized-convolution fill; the prior is the bundled lentils patchNR.
+
+λ is in units of the Gaussian NLL over the known pixels: patchNR's 1000 and TV's 5 are set by the
+ratio of data weight to prior weight of the other tasks, not tuned (results/inpaint.md).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..errors import ParameterError
+from ..known_pixels import KnownPixelsMeasurement
+from ..noise import GaussianNoise
+from ..operators.inpainting import Inpainting, check_missing, load_mask
+from ..recipes import Recipe
+from .base import Task, TVBaseline
+
+NAME = "inpaint"
+NOISE_STD = 0.01
+DEFAULT_MISSING = 0.5
+
+FAST = Recipe(lam=1000.0, iterations=150, lr=0.01, n_patches=30_000, lr_schedule="cosine", bf16=True)
+PAPER = Recipe(lam=1000.0, iterations=300, lr=0.01, n_patches=60_000)
+TV = TVBaseline(lam=5.0, eps=1e-2, iterations=300)
+EPLL_LAM = 1000.0
+
+
+def inpainting_operator(mask: str | None = None, missing: float | None = None, seed: int = 0) -> Inpainting:
+    """The mask of the file ``mask``, or a random one with ``missing`` (default 0.5) unknown pixels."""
+    if mask is not None and missing is not None:
+        raise ParameterError("missing", "give either --mask or --missing, not both")
+    if mask is not None:
+        return Inpainting(mask=load_mask(mask))
+    return Inpainting(missing=check_missing(DEFAULT_MISSING if missing is None else missing), seed=seed)
+
+
+def make_task(device: str | torch.device = "cpu", mask: str | None = None, missing: float | None = None, mask_seed: int = 0) -> Task:
+    """The task on ``device`` for a mask file or a fraction of missing pixels (drawn with ``mask_seed``)."""
+    operator = inpainting_operator(mask, missing, mask_seed)
+    return Task(
+        name=NAME,
+        build_measurement=lambda: KnownPixelsMeasurement(operator.to(device), GaussianNoise(NOISE_STD)),
+        shapes=operator,
+        prior_file="priors/lentils.pt",
+        gmm_file="priors/gmm_lentils.pt",
+        example_file="examples/lentils_test.png",
+        recipes={"paper": PAPER, "fast": FAST},
+        tv=TV,
+        epll_lam=EPLL_LAM,
+        baseline="fill",
+    )
