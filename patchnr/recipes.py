@@ -26,6 +26,8 @@ class Recipe:
     ordered_subsets: one block of the measurement per iteration, where the operator splits its
     measurement (CT: interleaved angle blocks of the sparse backend).
     adam_beta2: Adam's second-moment decay (the paper: PyTorch's 0.999).
+    adam_eps: Adam's ε, in gradient units of the data term (PyTorch's 1e-8 on the paper's data term;
+    a task whose data term is the paper's times c sets 1e-8·c, so that Adam takes the same steps).
     """
 
     lam: float
@@ -38,6 +40,7 @@ class Recipe:
     stratified: bool = False
     ordered_subsets: bool = False
     adam_beta2: float = 0.999
+    adam_eps: float = 1e-8
 
     def with_overrides(self, **overrides) -> "Recipe":
         """A copy with the given (non-None) fields replaced."""
@@ -46,7 +49,7 @@ class Recipe:
     def solver(self) -> Adam:
         """The Adam solver these settings describe."""
         schedule = cosine_schedule(self.iterations) if self.lr_schedule == "cosine" else None
-        return Adam(self.iterations, self.lr, schedule, (0.9, self.adam_beta2))
+        return Adam(self.iterations, self.lr, schedule, (0.9, self.adam_beta2), self.adam_eps)
 
     def sampler(self, patch_size: int, generator: torch.Generator | None = None) -> PatchSampler:
         """The patch sampler these settings describe."""

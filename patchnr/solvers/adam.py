@@ -17,12 +17,14 @@ from .result import Reconstruction, Schedule
 @dataclass
 class Adam:
     """iterations, lr: Adam steps and step size (image units per step); lr_schedule: factor on lr at
-    iteration k (``None``: constant, as in the paper); betas: Adam's moment decays."""
+    iteration k (``None``: constant, as in the paper); betas: Adam's moment decays; eps: Adam's ε
+    (in the objective's gradient units)."""
 
     iterations: int
     lr: float
     lr_schedule: Schedule | None = None
     betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = 1e-8
 
     def solve(self, objective: Objective, init: torch.Tensor, callbacks: Sequence[Callback] = ()) -> Reconstruction:
         """Minimise ``objective.estimate`` from ``init`` (B×C×H×W, not modified).
@@ -30,7 +32,7 @@ class Adam:
         Raises ``DivergenceError`` when the objective becomes non-finite (callbacks may raise too).
         """
         image = init.detach().clone().requires_grad_(True)
-        optimizer = torch.optim.Adam([image], lr=self.lr, betas=self.betas)
+        optimizer = torch.optim.Adam([image], lr=self.lr, betas=self.betas, eps=self.eps)
         result = Reconstruction(image=image)
         for callback in callbacks:
             callback.start(init, self.iterations)
