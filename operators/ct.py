@@ -24,7 +24,7 @@ import hashlib
 import json
 import os
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import cached_property, partial
 from pathlib import Path
 from typing import Callable
@@ -102,6 +102,11 @@ class CTGeometry:
                 accepted += f", or a full {self.full_sinogram_shape} one"
             raise ValueError(f"expects a sinogram of shape {accepted}")
         return tuple(self.image_shape)
+
+    @property
+    def full_geometry(self) -> "CTGeometry":
+        """This geometry with every angle kept: a limited-angle geometry reuses its system matrix."""
+        return replace(self, angle_indices=None)
 
     @property
     def kept_rows(self) -> slice:
@@ -289,6 +294,22 @@ def angle_blocks(num_angles: int) -> list[slice]:
     return [slice(j, None, count) for j in range(count)]
 
 
+def kept_block_rows(geometry: CTGeometry, count: int) -> tuple[list[slice], list[slice | None]]:
+    """For each of the ``count`` angle blocks of the full geometry (``angle_blocks``): the rows of
+    ``geometry``'s sinogram that the block covers, and the block's own rows (angles) that ``geometry``
+    keeps (None: all of them). Raises ``ValueError`` for a kept range that leaves a block empty."""
+    kept = geometry.kept_rows
+    sinogram_rows, block_rows = [], []
+    for j in range(count):
+        angles = range(j, geometry.num_angles, count)
+        inside = [k for k, angle in enumerate(angles) if kept.start <= angle < kept.stop]
+        if not inside:
+            raise ValueError(f"angle block {j} keeps no angle of {kept.start}..{kept.stop - 1}")
+        sinogram_rows.append(slice(angles[inside[0]] - kept.start, kept.stop - kept.start, count))
+        block_rows.append(None if len(inside) == len(angles) else slice(inside[0], inside[-1] + 1))
+    return sinogram_rows, block_rows
+
+
 def split_angle_blocks(matrix: CSRArrays, num_angles: int, num_detectors: int) -> list[tuple[CSRArrays, CSRArrays]]:
     """(A_j, A_jᵀ) for each angle block j of A (rows angle·D + detector), in ``angle_blocks`` order."""
     import scipy.sparse
@@ -415,9 +436,10 @@ class RayTransform(Operator):
         self._odl = geometry.odl_ray_transform(odl_impl)
         # ODL's weighted adjoint is Aᵀ · (sinogram cell volume / image cell volume)
         self._odl_adjoint_scale = float(self._odl.range.cell_volume / self._odl.domain.cell_volume)
-        if self.backend == "sparse":
-            self._angle_blocks = angle_blocks(self.output_shape[0])
-            for j, (block, block_t) in enumerate(load_system_blocks(geometry)):
+        if self.backend == "sparse":  # a limited-angle geometry uses the full geometry's matrix, less the rows it drops
+            blocks = load_system_blocks(geometry.full_geometry)
+            self._angle_blocks, self._block_rows = kept_block_rows(geometry, len(blocks))
+            for j, (block, block_t) in enumerate(blocks):
                 self.register_buffer(_block_name(j, transposed=False), block.to_torch(), persistent=False)
                 self.register_buffer(_block_name(j, transposed=True), block_t.to_torch(), persistent=False)
         self.register_buffer("fbp_filter", torch.from_numpy(fbp_filter_matrix(self._odl)), persistent=False)
@@ -466,12 +488,20 @@ class RayTransform(Operator):
         return getattr(self, _block_name(j, transposed))
 
     def _project_block(self, j: int, x: Tensor) -> Tensor:
+        """A_j x: the full geometry's block j, less the angles this geometry drops."""
         self._check(x, self.input_shape, "image")
         block = self._system_block(j)
-        return _sparse_apply(block, x, (block.shape[0] // self.output_shape[1], self.output_shape[1]))
+        full = _sparse_apply(block, x, (block.shape[0] // self.output_shape[1], self.output_shape[1]))
+        return full if self._block_rows[j] is None else full[..., self._block_rows[j], :]
 
     def _backproject_block(self, j: int, y: Tensor) -> Tensor:
-        return _sparse_apply(self._system_block(j, transposed=True), y, self.input_shape)
+        """A_jᵀ y: the dropped angles of block j count as zeros."""
+        block_t = self._system_block(j, transposed=True)
+        if self._block_rows[j] is not None:
+            padded = y.new_zeros(*y.shape[:-2], block_t.shape[1] // self.output_shape[1], self.output_shape[1])
+            padded[..., self._block_rows[j], :] = y
+            y = padded
+        return _sparse_apply(block_t, y, self.input_shape)
 
     def _project(self, x: Tensor) -> Tensor:
         self._check(x, self.input_shape, "image")

@@ -217,14 +217,30 @@ def test_corrupt_cache_is_rebuilt(counted_builds, damage):
     elif damage == "truncated":
         path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     else:  # a valid file of another geometry under this name
-        ct.RayTransform(LIMITED, backend="sparse")
-        ct.matrix_cache_path(LIMITED).replace(path)
+        other = ct.small_geometry(size=32, num_angles=20, num_detectors=47)
+        ct.RayTransform(other, backend="sparse")
+        ct.matrix_cache_path(other).replace(path)
     with pytest.warns(UserWarning, match="corrupt CT matrix cache"):
         rebuilt = _operator("sparse")
     torch.testing.assert_close(rebuilt(_phantom()), reference)
     builds = len(counted_builds)
     _operator("sparse")  # the rebuilt file is valid again
     assert len(counted_builds) == builds
+
+
+def test_limited_angle_reuses_the_full_geometrys_matrix(counted_builds, tmp_path):
+    """One build and one cache file serve both geometries; the limited operator is the full one's kept rows."""
+    full, limited = _operator("sparse"), ct.RayTransform(LIMITED, backend="sparse")
+    assert len(counted_builds) == 1 and [p.name for p in tmp_path.iterdir()] == [ct.matrix_cache_path(GEOMETRY).name]
+    x, y = _phantom(), torch.rand(1, 1, 24, 47, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(limited(x), full(x)[:, :, 3:27])
+    padded = torch.zeros(1, 1, 30, 47)
+    padded[:, :, 3:27] = y
+    torch.testing.assert_close(limited.adjoint(y), full.adjoint(padded))
+    assert sorted(row for rows in limited._angle_blocks for row in range(24)[rows]) == list(range(24))
+    for (apply_block, part), rows in zip(limited.measurement_blocks(y), limited._angle_blocks):
+        torch.testing.assert_close(part, y[:, :, rows])
+        torch.testing.assert_close(apply_block(x), limited(x)[:, :, rows])
 
 
 def test_cache_location(monkeypatch, tmp_path):

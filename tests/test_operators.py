@@ -71,10 +71,11 @@ def _blur_subsample(x: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.conv2d(x, kernel)[..., ::2, ::2]
 
 
-def _small_ct():
+def _small_ct(angle_indices: tuple[int, int] | None = None):
     from patchnr.operators import ct
 
-    return ct.RayTransform(ct.small_geometry(size=16, num_angles=12, num_detectors=23), backend="sparse")
+    geometry = ct.CTGeometry(size=16, num_angles=12, num_detectors=23, angle_indices=angle_indices)
+    return ct.RayTransform(geometry, backend="sparse")
 
 
 def _blur_gaussian():
@@ -123,6 +124,7 @@ OPERATORS = {  # name → (factory, image shape)
     "superresolution_x4": (superresolution_x4, (24, 20)),
     "zero_shot_x2": (superresolution_x2_zero_shot, (40, 36)),
     "ray_transform_sparse": (_small_ct, (16, 16)),
+    "ray_transform_limited_angle": (lambda: _small_ct((1, 11)), (16, 16)),
     "function_operator": (lambda: as_operator(_blur_subsample, image_shape=(12, 12)), (12, 12)),
     **{name: (factory, (32, 32)) for name, factory in {
         "blur_gaussian": _blur_gaussian, "blur_motion": _blur_motion, "blur_asymmetric": _blur_asymmetric,
