@@ -147,3 +147,12 @@ class Task:
         """The TV baseline: D + λ·TV_ε by L-BFGS in float64."""
         objective = Objective(self.measurement, observation, TotalVariation(settings.eps), settings.lam)
         return LBFGS(settings.iterations).solve(objective, init, default_callbacks(progress))
+
+
+def settings_task(settings, build_measurement: Callable[[], Measurement], shapes: Shapes, **fields) -> Task:
+    """A task whose settings are a task file's constants (``settings``: the module): ``NAME``, ``PAPER``
+    and ``FAST`` (recipes), ``TV``, ``EPLL_LAM``, ``PRIOR_FILE``, ``GMM_FILE``, ``EXAMPLE_FILE`` and
+    ``BASELINE``; ``fields`` sets any other ``Task`` field."""
+    return Task(name=settings.NAME, build_measurement=build_measurement, shapes=shapes, prior_file=settings.PRIOR_FILE,
+                gmm_file=settings.GMM_FILE, example_file=settings.EXAMPLE_FILE, recipes={"paper": settings.PAPER, "fast": settings.FAST},
+                tv=settings.TV, epll_lam=settings.EPLL_LAM, baseline=settings.BASELINE, **fields)

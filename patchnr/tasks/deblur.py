@@ -9,13 +9,15 @@ everywhere the patch prior is a mean over patches, so λ suits images of about t
 
 from __future__ import annotations
 
+import sys
+
 import torch
 
 from ..measurement import Measurement
 from ..noise import GaussianNoise
 from ..operators.blur import blur
 from ..recipes import Recipe
-from .base import Task, TVBaseline
+from .base import Task, TVBaseline, settings_task
 
 NAME = "deblur"
 NOISE_STD = 5 / 255
@@ -24,21 +26,17 @@ DEFAULT_KERNEL = "gaussian:2"
 FAST = Recipe(lam=300.0, iterations=150, lr=0.01, n_patches=30_000, lr_schedule="cosine", bf16=True)
 PAPER = Recipe(lam=300.0, iterations=300, lr=0.01, n_patches=60_000)
 TV = TVBaseline(lam=5.0, eps=1e-2, iterations=300)
+PRIOR_FILE = "priors/lentils.pt"
+GMM_FILE = "priors/gmm_lentils.pt"
+EXAMPLE_FILE = "examples/lentils_test.png"
+BASELINE = "wiener"
 EPLL_LAM = 300.0
 
 
 def make_task(device: str | torch.device = "cpu", kernel: str = DEFAULT_KERNEL) -> Task:
     """The task on ``device`` for the blur kernel spec ``kernel``."""
     operator = blur(kernel)  # parses the spec now: a bad kernel is a ParameterError before any work
-    return Task(
-        name=NAME,
-        build_measurement=lambda: Measurement(operator.to(device), GaussianNoise(NOISE_STD)),
-        shapes=operator,
-        prior_file="priors/lentils.pt",
-        gmm_file="priors/gmm_lentils.pt",
-        example_file="examples/lentils_test.png",
-        recipes={"paper": PAPER, "fast": FAST},
-        tv=TV,
-        epll_lam=EPLL_LAM,
-        baseline="wiener",
-    )
+    def build_measurement():
+        return Measurement(operator.to(device), GaussianNoise(NOISE_STD))
+
+    return settings_task(sys.modules[__name__], build_measurement, operator)

@@ -10,6 +10,8 @@ ratio of data weight to prior weight of the other tasks, not tuned (results/inpa
 
 from __future__ import annotations
 
+import sys
+
 import torch
 
 from ..errors import ParameterError
@@ -17,7 +19,8 @@ from ..known_pixels import KnownPixelsMeasurement
 from ..noise import GaussianNoise
 from ..operators.inpainting import Inpainting, check_missing, load_mask
 from ..recipes import Recipe
-from .base import Task, TVBaseline
+from .base import Task, TVBaseline, settings_task
+from .deblur import EXAMPLE_FILE, GMM_FILE, PRIOR_FILE  # the lentils prior and example serve both tasks
 
 NAME = "inpaint"
 NOISE_STD = 0.01
@@ -26,6 +29,7 @@ DEFAULT_MISSING = 0.5
 FAST = Recipe(lam=1000.0, iterations=150, lr=0.01, n_patches=30_000, lr_schedule="cosine", bf16=True)
 PAPER = Recipe(lam=1000.0, iterations=300, lr=0.01, n_patches=60_000)
 TV = TVBaseline(lam=5.0, eps=1e-2, iterations=300)
+BASELINE = "fill"
 EPLL_LAM = 1000.0
 
 
@@ -41,15 +45,7 @@ def inpainting_operator(mask: str | None = None, missing: float | None = None, s
 def make_task(device: str | torch.device = "cpu", mask: str | None = None, missing: float | None = None, mask_seed: int = 0) -> Task:
     """The task on ``device`` for a mask file or a fraction of missing pixels (drawn with ``mask_seed``)."""
     operator = inpainting_operator(mask, missing, mask_seed)
-    return Task(
-        name=NAME,
-        build_measurement=lambda: KnownPixelsMeasurement(operator.to(device), GaussianNoise(NOISE_STD)),
-        shapes=operator,
-        prior_file="priors/lentils.pt",
-        gmm_file="priors/gmm_lentils.pt",
-        example_file="examples/lentils_test.png",
-        recipes={"paper": PAPER, "fast": FAST},
-        tv=TV,
-        epll_lam=EPLL_LAM,
-        baseline="fill",
-    )
+    def build_measurement():
+        return KnownPixelsMeasurement(operator.to(device), GaussianNoise(NOISE_STD))
+
+    return settings_task(sys.modules[__name__], build_measurement, operator)

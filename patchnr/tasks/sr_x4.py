@@ -8,6 +8,8 @@ so a paper λ converts by ``paper_lambda`` (÷ 2σ²): its 0.15 is 750 here.
 
 from __future__ import annotations
 
+import sys
+
 import torch
 
 from ..errors import ParameterError
@@ -16,7 +18,7 @@ from ..noise import GaussianNoise
 from ..operators.bicubic import BicubicDownsample
 from ..operators.superres import superresolution_x4
 from ..recipes import Recipe
-from .base import Task, TVBaseline
+from .base import Task, TVBaseline, settings_task
 
 NAME = "sr-x4"
 NOISE_STD = 0.01
@@ -37,6 +39,10 @@ FAST = Recipe(lam=paper_lambda(0.25), iterations=150, lr=0.01, n_patches=30_000,
 # Baselines, chosen on img_val_material: results/lambda_sweep_sr-x4_tv.md (λ 7e-4, ε 1e-2 in the
 # paper's units) and results/lambda_sweep_sr-x4_epll.md (λ 0.25 in the paper's units).
 TV = TVBaseline(lam=paper_lambda(7e-4), eps=1e-2, iterations=300)
+PRIOR_FILE = "priors/sr_material.pt"
+GMM_FILE = "priors/gmm_sr_material.pt"
+EXAMPLE_FILE = "examples/material_test.png"
+BASELINE = "bicubic"
 EPLL_LAM = paper_lambda(0.25)
 
 
@@ -55,15 +61,7 @@ def degradation_operator(degradation: str):
 def make_task(device: str | torch.device = "cpu", degradation: str = "gaussian") -> Task:
     """The task on ``device`` for the low-resolution images' ``degradation`` (``DEGRADATIONS``)."""
     degradation_operator(degradation)
-    return Task(
-        name=NAME,
-        build_measurement=lambda: Measurement(degradation_operator(degradation).to(device), GaussianNoise(NOISE_STD)),
-        shapes=degradation_operator(degradation),
-        prior_file="priors/sr_material.pt",
-        gmm_file="priors/gmm_sr_material.pt",
-        example_file="examples/material_test.png",
-        recipes={"paper": PAPER, "fast": FAST},
-        tv=TV,
-        epll_lam=EPLL_LAM,
-        baseline="bicubic",
-    )
+    def build_measurement():
+        return Measurement(degradation_operator(degradation).to(device), GaussianNoise(NOISE_STD))
+
+    return settings_task(sys.modules[__name__], build_measurement, degradation_operator(degradation))
