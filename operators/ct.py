@@ -25,9 +25,10 @@ import json
 import os
 import warnings
 from dataclasses import asdict, dataclass, replace
+from contextlib import contextmanager
 from functools import cached_property, partial
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -144,9 +145,18 @@ class CTGeometry:
         """
         from odl.applications import tomo
 
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", "The 'astra_cpu' backend may be too slow", RuntimeWarning)
+        with _quiet_odl():
             return tomo.RayTransform(self.odl_space, self.odl_geometry, impl=impl)
+
+
+@contextmanager
+def _quiet_odl() -> Iterator[None]:
+    """Silence ODL's warning that 'astra_cpu' may be slow for large images (raised when ODL sets up
+    its backend): 'astra_cpu' serves here to set up the projector, to simulate on a finer grid and
+    as the CPU reference, where its speed is the expected one."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "The 'astra_cpu' backend may be too slow", RuntimeWarning)
+        yield
 
 
 def lodopab_geometry() -> CTGeometry:
@@ -522,7 +532,8 @@ class RayTransform(Operator):
     def _odl_apply(x: Tensor, operator, out_shape: tuple[int, int], scale: float) -> Tensor:
         """Apply an ODL operator to each 2-D slice of x through NumPy (float32), times ``scale``."""
         slices = x.detach().reshape(-1, *x.shape[-2:]).to("cpu", torch.float32).numpy()
-        out = np.stack([operator(operator.domain.element(s)).data for s in slices]) * np.float32(scale)
+        with _quiet_odl():  # ODL builds its ASTRA backend on the first call
+            out = np.stack([operator(operator.domain.element(s)).data for s in slices]) * np.float32(scale)
         return torch.from_numpy(out).to(x.device, x.dtype).reshape(*x.shape[:-2], *out_shape)
 
     @staticmethod

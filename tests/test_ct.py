@@ -345,3 +345,10 @@ def test_stored_entries_count_the_nonzeros_of_the_dense_matrix():
     columns = torch.eye(op.input_shape[0] * op.input_shape[1]).view(-1, 1, *op.input_shape)
     nonzeros = int((op(columns) != 0).sum())  # one column of A per unit image
     assert nonzeros <= op.stored_entries <= 1.001 * nonzeros  # ASTRA keeps a few explicit zeros
+
+
+def test_no_astra_cpu_speed_warning_on_large_images(recwarn):
+    """ODL warns that astra_cpu is slow from 512² pixels on (raised at the first call): silenced."""
+    operator = ct.RayTransform(ct.small_geometry(size=512, num_angles=4, num_detectors=31), backend="astra_cpu")
+    operator(torch.zeros(1, 1, 512, 512))
+    assert not [w for w in recwarn if "too slow" in str(w.message)]
