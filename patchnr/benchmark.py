@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .errors import PatchNRError
+from .errors import ParameterError, PatchNRError
 from .io import IMAGE_SUFFIXES, atomic_path, load_image, save_array
 from .outputs import check_outputs, check_writable_folder, folder_lock
 from .metrics import psnr, ssim
@@ -316,7 +316,7 @@ def connect(scheduler: str, workers: int):
         cluster = LocalCluster(n_workers=1, threads_per_worker=workers, processes=False, dashboard_address="127.0.0.1:0")
         return Client(cluster)
     if not scheduler.startswith("tcp://"):
-        raise PatchNRError(f"--scheduler must be 'local' or tcp://host:port, got {scheduler!r}")
+        raise ParameterError("scheduler", f"must be 'local' or tcp://host:port, got {scheduler!r}")
     try:
         return Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s")
     except (OSError, TimeoutError) as error:
@@ -355,7 +355,7 @@ def run_benchmark(config: BenchmarkConfig) -> Path:
     """Run the missing cases of ``config`` into ``config.out``; return the summary.md path."""
     check_methods(config.task, config.methods)
     if config.workers < 1 or config.figures < 0 or (config.limit is not None and config.limit < 1):
-        raise PatchNRError("--workers and --limit must be positive, --figures non-negative")
+        raise ParameterError("workers", "workers and limit must be positive, figures non-negative")
     files = image_files(config.images)[: config.limit]
     images = {path.name: load_image(path) for path in files}
     task = cached_task(config.task)
@@ -379,11 +379,11 @@ def run_benchmark(config: BenchmarkConfig) -> Path:
 
 def check_output_folder(out: Path, images: list[Path], methods: list[str], figures: int) -> None:
     """Raise ``PatchNRError`` if ``out`` cannot hold the results or one of its files is an input image."""
-    check_writable_folder("--out", out)
+    check_writable_folder("out", out)
     fixed = ["cases.csv", "config.json", "summary.md", "summary.csv"]
     results = fixed + [f"figure_{path.stem}.png" for path in images[:figures]]
     results += [f"reconstructions/{path.name}__{method}.npy" for path in images for method in methods]
-    check_outputs({f"--out file {name}": out / name for name in results}, {f"image {path}": path for path in images})
+    check_outputs({f"out file {name}": out / name for name in results}, {f"image {path}": path for path in images})
 
 
 def _run_locked(config: BenchmarkConfig, out: Path, merged: dict, images: dict, assets: dict, gmm_loader) -> Path:

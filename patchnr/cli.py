@@ -549,8 +549,8 @@ def _sample(args: argparse.Namespace) -> None:
     print(f"wrote {write_posterior(args.out, summary, problem.ground_truth, title)}")
 
 
-FLAGS = {"image_shape": "--image-shape", "operator": "--operator", "lam": "--lam", "noise": "--noise", "backend": "--backend",
-         "kernel": "--kernel", "mask": "--mask", "missing": "--missing", "degradation": "--degradation"}
+FLAGS = {name: "--" + name.replace("_", "-") for name in ("image_shape", "operator", "lam", "noise", "backend", "out", "resume",
+                                                        "scheduler", "workers", "kernel", "mask", "missing", "degradation")}
 
 
 def main(argv: list[str] | None = None) -> int:

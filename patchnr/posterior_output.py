@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import PatchNRError
+from .errors import ParameterError
 
 ARRAYS = ("mean", "std", "q05", "q95")
 FIGURE = "figure.png"
@@ -29,11 +29,11 @@ def check_posterior_folder(directory: str | os.PathLike) -> None:
     summary: ``write_posterior`` replaces the folder whole, so it must never hold other data."""
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():
-        raise PatchNRError(f"--out {directory} is a file, not a folder")
+        raise ParameterError("out", f"{directory} is a file, not a folder")
     expected = {path.name for path in posterior_files(directory)}
     foreign = sorted(p.name for p in directory.iterdir() if p.name not in expected) if directory.is_dir() else []
     if foreign:
-        raise PatchNRError(f"--out {directory} holds other files ({', '.join(foreign[:3])}); give a new or a posterior folder")
+        raise ParameterError("out", f"{directory} holds other files ({', '.join(foreign[:3])}); give a new or a posterior folder")
 
 
 def posterior_figure(path: Path, summary: dict[str, np.ndarray], ground_truth: np.ndarray | None = None, title: str = "") -> None:

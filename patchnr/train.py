@@ -13,7 +13,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .checkpoint import load_flow, read_checkpoint, save_flow
-from .errors import PatchNRError
+from .errors import ParameterError, PatchNRError
 from .flow import FlowConfig, PatchFlow
 from .outputs import restore_on_error
 from .patches import PatchPool
@@ -168,10 +168,10 @@ def _resume(path, flow: PatchFlow, optimizer: torch.optim.Optimizer, generator: 
     Every stored entry is checked before use: a corrupt one is a one-line ``PatchNRError``.
     """
     if path is None or not Path(path).is_file():
-        raise PatchNRError(f"--resume: no checkpoint at {path}")
+        raise ParameterError("resume", f"no checkpoint at {path}")
     stored, metadata = load_flow(path, flow.config.patch_size, flow.config.channels)
     if stored.config != flow.config:
-        raise PatchNRError(f"--resume: {path} has architecture {stored.config}, not {flow.config}")
+        raise ParameterError("resume", f"{path} has architecture {stored.config}, not {flow.config}")
     payload = read_checkpoint(path)
     flow.load_state_dict(stored.state_dict())
     if "optimizer_state" in payload:
@@ -180,9 +180,9 @@ def _resume(path, flow: PatchFlow, optimizer: torch.optim.Optimizer, generator: 
         _load_generator_state(path, generator, payload["rng_state"])
     step, seconds = metadata.get("step", 0), metadata.get("seconds", 0.0)
     if type(step) is not int or step < 0:
-        raise PatchNRError(f"--resume: {path} has a corrupt step {step!r:.40}")
+        raise ParameterError("resume", f"{path} has a corrupt step {step!r:.40}")
     if type(seconds) not in (int, float) or not math.isfinite(seconds) or seconds < 0:
-        raise PatchNRError(f"--resume: {path} has a corrupt training time {seconds!r:.40}")
+        raise ParameterError("resume", f"{path} has a corrupt training time {seconds!r:.40}")
     return step, float(seconds)
 
 
@@ -198,7 +198,7 @@ def _load_optimizer_state(path, optimizer: torch.optim.Optimizer, state) -> None
             if "step" in entry and not math.isfinite(float(entry["step"])):
                 raise ValueError("non-finite step count")
     except (ValueError, KeyError, TypeError, IndexError, RuntimeError, AttributeError) as error:
-        raise PatchNRError(f"--resume: {path} has a corrupt optimizer state ({str(error).splitlines()[0][:120]})") from None
+        raise ParameterError("resume", f"{path} has a corrupt optimizer state ({str(error).splitlines()[0][:120]})") from None
 
 
 def _load_generator_state(path, generator: torch.Generator, state) -> None:
@@ -207,7 +207,7 @@ def _load_generator_state(path, generator: torch.Generator, state) -> None:
             raise TypeError("not a uint8 tensor")
         generator.set_state(state)
     except (TypeError, RuntimeError, ValueError) as error:
-        raise PatchNRError(f"--resume: {path} has a corrupt random state ({str(error).splitlines()[0][:120]})") from None
+        raise ParameterError("resume", f"{path} has a corrupt random state ({str(error).splitlines()[0][:120]})") from None
 
 
 class _CsvLog:
