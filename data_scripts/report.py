@@ -40,9 +40,11 @@ def paired_gain(table: dict[str, dict[str, dict]], method: str, other: str) -> s
             f"of {len(gains)} images.")
 
 
-def machine() -> str:
+def machine(rows: list[dict]) -> str:
+    """The machine, and the torch threads per case recorded in the cases' rows."""
     cpu = platform.processor() or platform.machine()
-    return f"{os.cpu_count()} CPU cores ({cpu}), no GPU, torch {torch.__version__}, 1 torch thread per case"
+    threads = ", ".join(sorted({row["torch_threads"] for row in rows}))
+    return f"{os.cpu_count()} CPU cores ({cpu}), no GPU, torch {torch.__version__}, torch threads per case: {threads}"
 
 
 def main() -> None:
@@ -59,7 +61,7 @@ def main() -> None:
     summary = summarise(rows)
     lines = [f"# {args.title}", "", summary_markdown(args.benchmark.name, {"common": {"images": len(table)}}, summary).split("\n", 2)[2].strip(), "",
              *[paired_gain(table, methods[-1], other) for other in methods[:-1]], "",
-             f"Machine: {machine()}.", "", "Regenerate:", "", "```sh", args.command,
+             f"Machine: {machine(rows)}.", "", "Regenerate:", "", "```sh", args.command,
              f"python data_scripts/report.py {args.benchmark} --methods {args.methods} --out {args.out} --title '{args.title}' --command '...'",
              "```", "", f"Per image: `{args.out.name}.csv`; settings: `{args.benchmark}/config.json`."]
     with atomic_path(args.out.with_suffix(".md")) as temporary:
