@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Re-train the bundled priors (the fast recipe of session 2: fp32, 10 000-12 000 steps) and export slim copies into patchnr/data/priors/.
+# Re-train the bundled priors with the recipe that made them (fp32, 10 000-12 000 steps at lr 1e-3) and export slim copies into patchnr/data/priors/
 # Needs ../shared (the material images) and the CT training split from data_scripts/prepare_ct.py.
 # Each run took 16-23 minutes here (1 thread, other jobs sharing the 2 cores).
 set -euo pipefail
