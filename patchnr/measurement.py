@@ -30,6 +30,10 @@ class Measurement(nn.Module):
         self.noise = noise
         self.simulator = simulator
 
+    def with_noise(self, noise: nn.Module) -> "Measurement":
+        """The same kind of measurement, operator and simulator, with another noise model."""
+        return type(self)(self.operator, noise, self.simulator)
+
     def simulate(self, image: torch.Tensor, seed: int) -> torch.Tensor:
         """A noisy observation of a B×C×H×W ground truth, deterministic for ``seed``."""
         with torch.no_grad():

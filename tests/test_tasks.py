@@ -49,3 +49,12 @@ def test_ct_tasks_use_poisson_noise_and_their_geometry_for_shapes():
         limited.image_shape((900, 513))
     assert lowdose.recipes["paper"].lam == 700.0 and limited.recipes["paper"].iterations == 3000
     assert PoissonNoise().photons == 4096.0
+
+
+def test_a_restated_noise_level_keeps_the_kind_of_measurement():
+    """Inpainting's known-pixels data term survives --noise-std (``with_noise``)."""
+    from patchnr.known_pixels import KnownPixelsMeasurement
+    from patchnr.tasks.noise_level import with_noise
+
+    task = with_noise(get_task("inpaint", missing=0.5), GaussianNoise(0.05))
+    assert isinstance(task.measurement, KnownPixelsMeasurement) and task.measurement.noise.sigma == 0.05

@@ -17,7 +17,6 @@ def with_noise(task: Task, noise: nn.Module) -> Task:
     the prior keeps the same weight against the new likelihood.
     """
     def build() -> Measurement:
-        original = task.measurement
-        return Measurement(original.operator, noise, original.simulator)
+        return task.measurement.with_noise(noise)
 
     return replace(task, build_measurement=build)
