@@ -2,6 +2,7 @@
 
     python data_scripts/fit_gmm.py --out patchnr/data/priors/gmm_sr_material.pt ../shared/data/sr/material/img_learn_material.png
     python data_scripts/fit_gmm.py --out patchnr/data/priors/gmm_ct_lodopab.pt runs/ct_data/train/*.npy
+    python data_scripts/fit_gmm.py --out patchnr/data/priors/gmm_lentils.pt ../shared/data/sr/lentils/img_learn_lentils.png
 
 The training images are those of the patchNR prior of the same task (README, "Bundled priors");
 ``GMMSettings`` defaults: 60 000 patches drawn uniformly (seed 0), EM by scikit-learn (k-means
