@@ -2,9 +2,10 @@
 noise 5/255 as in the reference; ``kernel`` is ``gaussian:SIGMA``, ``motion:LENGTH:ANGLE`` or a
 2-D ``.npy`` file (normalised). The prior is the bundled lentils patchNR.
 
-λ is in units of the Gaussian NLL Σ (A x − y)² / (2σ²); patchNR's 300 and TV's 5 are set by hand
-for 256² images, not swept (``benchmarks/problems.py sweep`` runs a sweep on img_val_lentils). As
-everywhere the patch prior is a mean over patches, so λ suits images of about that size.
+λ is in units of the Gaussian NLL Σ (A x − y)² / (2σ²); patchNR's 300, EPLL's 300 and TV's 5 are
+the PSNR-best of a sweep on a 256² crop of img_val_lentils with kernel gaussian:2
+(``benchmarks/problems.py sweep-deblur``, results/sweep_deblur.md). As everywhere the patch prior is
+a mean over patches, so λ suits images of about that size.
 """
 
 from __future__ import annotations
