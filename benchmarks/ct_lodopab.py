@@ -393,6 +393,18 @@ def target_lines(name: str, rows: list[dict]) -> list[str]:
         lines.append(f"gain over FBP ≥ +{setting.target_gain_db:.2f} dB: {gain:+.2f} "
                      f"({'met' if gain >= setting.target_gain_db else f'short by {setting.target_gain_db - gain:.2f} dB'});")
     lines.append(f"≤ {setting.target_seconds:.0f} s: slowest run {worst_time:.0f} s ({'met' if worst_time <= setting.target_seconds else 'not met'}).")
+    others = []
+    for method in ("patchnr-1000it", "patchnr-paper"):
+        for seed, value in sorted(seed_scores(rows, name, "lodopab-1000", method, "psnr").items()):
+            iterations = next(r["iterations"] for r in rows if (r["setting"], r["simulation"], r["method"], r["seed"]) == (name, "lodopab-1000", method, str(seed)))
+            verdict = "met" if value >= setting.target_db else f"short by {setting.target_db - value:.2f} dB"
+            others.append(f"{LABELS[method]} with {iterations} iterations, seed {seed}: {value:.2f} dB ({verdict})")
+    if others:
+        lines.append(f"Other recipes against the PSNR target: {'; '.join(others)}.")
+    task = get_task(setting.task)
+    if scores(rows, name, "lodopab-1000", "epll", "psnr"):
+        lines.append(f"EPLL: the bundled mixture with λ {task.epll_lam:g} and the fast recipe's {task.recipes['fast'].iterations} iterations "
+                     f"(λ from `patchnr/tasks/{setting.task.replace('-', '_')}.py`).")
     return [" ".join(lines)]
 
 
