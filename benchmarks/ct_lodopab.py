@@ -62,7 +62,7 @@ FIGURE_SEED = 0
 # The figure's seed only: TV (100 L-BFGS iterations in float64: minutes per run on 2 cores) and the long patchNR runs.
 SINGLE_SEED_METHODS = ("tv", "patchnr-paper", "patchnr-1000it")
 SINGLE_SEED_SIMULATIONS = ("lodopab-1000-limited-gt",)
-HISTORY_MILESTONES = (150, 300, 1000, 2000, 3000)  # iterations at which the report quotes the paper recipe's PSNR
+HISTORY_MILESTONES = (50, 100, 150, 200, 300, 500, 1000, 2000, 3000)  # iterations at which the report quotes the paper recipe's PSNR
 PNG_SCALE = 2.0  # the PNGs hold 2·μ/μ_max (the data folder's README)
 
 
@@ -325,7 +325,9 @@ def history_lines(name: str) -> list[str]:
         reached = max(by_iteration)
         marks = [k for k in HISTORY_MILESTONES if k <= reached] + ([reached] if reached not in HISTORY_MILESTONES else [])
         parts = ", ".join(f"{k}: {float(by_iteration[k]['psnr']):.2f} dB ({float(by_iteration[k]['seconds']):.0f} s)" for k in marks)
-        lines += ["", f"patchNR (paper recipe), {SIMULATION_LABELS[simulation]}, seed {history[0]['seed']}: PSNR after "
+        planned = get_task(SETTINGS[name].task).recipes["paper"].iterations
+        ended = f"the recipe's {planned} iterations" if reached >= planned else f"{reached} of the recipe's {planned} iterations (the `--max-minutes` budget ended it)"
+        lines += ["", f"patchNR (paper recipe), {SIMULATION_LABELS[simulation]}, seed {history[0]['seed']}, {ended}: PSNR after "
                       f"k iterations (wall seconds of the solver): {parts}."]
     return lines
 
