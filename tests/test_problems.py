@@ -267,3 +267,20 @@ def test_task_options_refused_with_a_custom_operator(tmp_path, tiny_weights, cap
     code = main(["reconstruct", "--operator", f"{tmp_path / 'op.py'}:make", "--noise", "gaussian:0.01", "--observation",
                  str(tmp_path / "obs.npy"), "--out", str(tmp_path / "rec.npy"), "--kernel", "gaussian:2", "--quiet"])
     assert "--kernel" in assert_user_error(capsys, code, tmp_path / "rec.npy")
+
+
+def test_solve_runs_extra_callbacks_after_the_default_ones(tiny_flow):
+    from patchnr.solvers.callbacks import Callback
+
+    class Count(Callback):
+        def __init__(self):
+            self.steps = 0
+
+        def step(self, iteration, image, result):
+            self.steps += 1
+
+    task = get_task("deblur")
+    observation = task.simulate(as_batch(texture(64, seed=5)), 0)
+    count = Count()
+    task.solve(observation, tiny_flow, TINY_RECIPE.with_overrides(iterations=3), progress=False, callbacks=[count])
+    assert count.steps == 3

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Callable, Protocol, Sequence
 
 import numpy as np
 import torch
@@ -19,6 +19,7 @@ from ..operators.base import initial_guess
 from ..priors import FlowDensity, GaussianMixtureDensity, PatchPrior, TotalVariation
 from ..recipes import Recipe
 from ..solvers import LBFGS, Reconstruction, default_callbacks
+from ..solvers.callbacks import Callback
 
 
 def bundled_file(name: str) -> Path:
@@ -124,18 +125,21 @@ class Task:
         return initial_guess(self.operator, observation)
 
     def solve_patch_prior(self, observation: torch.Tensor, density: torch.nn.Module, recipe: Recipe, init: torch.Tensor,
-                          seed: int = 0, ground_truth: torch.Tensor | None = None, progress: bool = True) -> Reconstruction:
-        """Minimise D + λ·PatchPrior(density) under ``recipe`` (patch draws seeded on the observation's device)."""
+                          seed: int = 0, ground_truth: torch.Tensor | None = None, progress: bool = True,
+                          callbacks: Sequence[Callback] = ()) -> Reconstruction:
+        """Minimise D + λ·PatchPrior(density) under ``recipe`` (patch draws seeded on the observation's device);
+        ``callbacks`` run after the default ones."""
         generator = torch.Generator(device=observation.device).manual_seed(seed)
         prior = PatchPrior(density, recipe.sampler(density.patch_size, generator))
         objective = Objective(self.measurement, observation, prior, recipe.lam, recipe.ordered_subsets)
-        return recipe.solver().solve(objective, init, default_callbacks(progress, ground_truth))
+        return recipe.solver().solve(objective, init, [*default_callbacks(progress, ground_truth), *callbacks])
 
     def solve(self, observation: torch.Tensor, flow: PatchFlow, recipe: Recipe, ground_truth: torch.Tensor | None = None,
-              seed: int = 0, init: torch.Tensor | None = None, progress: bool = True) -> Reconstruction:
+              seed: int = 0, init: torch.Tensor | None = None, progress: bool = True,
+              callbacks: Sequence[Callback] = ()) -> Reconstruction:
         """Reconstruct from an observation (1×1×… tensor) with a patchNR prior under ``recipe``."""
         start = self.initialise(observation) if init is None else init
-        return self.solve_patch_prior(observation, FlowDensity(flow, recipe.bf16), recipe, start, seed, ground_truth, progress)
+        return self.solve_patch_prior(observation, FlowDensity(flow, recipe.bf16), recipe, start, seed, ground_truth, progress, callbacks)
 
     def solve_epll(self, observation: torch.Tensor, gmm: dict, recipe: Recipe, init: torch.Tensor, seed: int = 0,
                    ground_truth: torch.Tensor | None = None, progress: bool = False) -> Reconstruction:
