@@ -108,17 +108,19 @@ def lodopab_units(path: Path) -> np.ndarray:
     return load_image(path) / PNG_SCALE
 
 
-def read_rows() -> list[dict]:
-    if not CSV_PATH.exists():
+def read_rows(path: Path = CSV_PATH) -> list[dict]:
+    """The cases already in a results CSV (none when it does not exist)."""
+    if not path.exists():
         return []
-    with open(CSV_PATH, newline="") as handle:
+    with open(path, newline="") as handle:
         return list(csv.DictReader(handle))
 
 
-def append_row(row: dict) -> None:
-    new = not CSV_PATH.exists()
-    with open(CSV_PATH, "a", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+def append_row(row: dict, path: Path = CSV_PATH, columns: tuple[str, ...] = COLUMNS) -> None:
+    """One finished case appended to a results CSV (its header first when the file is new)."""
+    new = not path.exists()
+    with open(path, "a", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
         if new:
             writer.writeheader()
         writer.writerow(row)

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ct_lodopab import DATA, lodopab_units, reconstruct, simulate  # noqa: E402
+from ct_lodopab import DATA, append_row, lodopab_units, read_rows, reconstruct, simulate  # noqa: E402
 
 from patchnr.checkpoint import load_flow  # noqa: E402
 from patchnr.io import load_image  # noqa: E402
@@ -43,22 +43,6 @@ LODOPAB_IMAGE = "lodopab_test0"
 TOLERANCE_DB = 0.05  # "not worse" on a validation slice: at most this much lower PSNR
 
 
-def read_rows() -> list[dict]:
-    if not CSV_PATH.exists():
-        return []
-    with open(CSV_PATH, newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
-def append_row(row: dict) -> None:
-    new = not CSV_PATH.exists()
-    with open(CSV_PATH, "a", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-        if new:
-            writer.writeheader()
-        writer.writerow(row)
-
-
 def cases(validation: list[Path]) -> list[tuple[str, str, np.ndarray]]:
     """(setting, image name, ground truth) of every case."""
     slice_truth = lodopab_units(DATA / "ground_truth_x2.png")
@@ -67,7 +51,7 @@ def cases(validation: list[Path]) -> list[tuple[str, str, np.ndarray]]:
 
 
 def run(priors: dict[str, Path], validation: list[Path]) -> None:
-    done = {(r["prior"], r["setting"], r["image"], r["method"]) for r in read_rows()}
+    done = {(r["prior"], r["setting"], r["image"], r["method"]) for r in read_rows(CSV_PATH)}
     for setting, image_name, truth_array in cases(validation):
         task = get_task(TASKS[setting], backend="sparse")
         truth = torch.from_numpy(truth_array)[None, None]
@@ -84,7 +68,7 @@ def run(priors: dict[str, Path], validation: list[Path]) -> None:
             image, _, _, _ = reconstruct(task, method, observation, SEED, flows)
             seconds = time.perf_counter() - start
             append_row({"prior": prior, "weights": weights, "setting": setting, "image": image_name, "method": method, "seed": SEED,
-                        "psnr": f"{psnr(image, truth_array):.4f}", "ssim": f"{ssim(image, truth_array):.5f}", "runtime_s": f"{seconds:.1f}"})
+                        "psnr": f"{psnr(image, truth_array):.4f}", "ssim": f"{ssim(image, truth_array):.5f}", "runtime_s": f"{seconds:.1f}"}, CSV_PATH, COLUMNS)
             print(f"{prior} {setting} {image_name}: {psnr(image, truth_array):.2f} dB, {seconds:.0f} s", flush=True)
 
 
@@ -128,7 +112,7 @@ def spread_lines(score: dict, priors: list[str]) -> list[str]:
 
 
 def write_report(commands: list[str]) -> None:
-    rows = read_rows()
+    rows = read_rows(CSV_PATH)
     priors = list(dict.fromkeys(r["prior"] for r in rows if r["method"] == "patchnr"))
     weights = {r["prior"]: r["weights"] for r in rows if r["method"] == "patchnr"}
     score = {(r["prior"], r["setting"], r["image"]): (float(r["psnr"]), float(r["ssim"])) for r in rows}
