@@ -2,7 +2,8 @@
 
     python benchmarks/auto_lambda.py tune     # validation crops → results/auto_lambda/tune.csv, prints τ
     python benchmarks/auto_lambda.py test     # test crops → results/auto_lambda/test.csv
-    python benchmarks/auto_lambda.py report   # results/auto_lambda.md from both CSVs
+    python benchmarks/auto_lambda.py ct       # low-dose CT test slices → results/auto_lambda/ct.csv
+    python benchmarks/auto_lambda.py report   # results/auto_lambda.md from the CSVs
 
 Each case is a CROP² top-left crop of a material image, simulated at noise σ (seed 0), and solved by
 the fast sr-x4 recipe (150 Adam iterations, λ in units of the Gaussian NLL of the stated σ):
@@ -19,6 +20,12 @@ here is therefore scaled to the crop, λ_s = 1250·CROP²/600².
   and the library's τ;
 - auto-est: the same with σ estimated from the observation (wavelet MAD), as ``--lam auto`` does
   when no --noise-std is given.
+
+``ct``: the first three low-dose CT test slices of $CT_DATA (default runs/ct_data/test) at
+{1024, 4096, 16384} photons (noise seed 0), the fast ct-lowdose recipe with the bundled prior, whole
+slices: the grid λ·{½, 1, 2} (NLL units of the true dose; λ the recipe's 1300), the default (the
+task's 4096-photon model at that λ: what a user gets without --photons) and auto (the true dose
+stated; the library's τ). No σ estimate: Poisson counts carry their own scale.
 
 ``tune`` runs the grid only, on validation crops; τ is the geometric mean over σ of the misfit per
 measurement at each σ's PSNR-best grid λ. Inputs: $SR_DATA (default /work/shared/data/sr/material).
@@ -40,7 +47,7 @@ from patchnr.checkpoint import load_flow
 from patchnr.io import load_image
 from patchnr.lambda_search import DEFAULT_TAU, search_task_lambda
 from patchnr.metrics import psnr
-from patchnr.noise import GaussianNoise
+from patchnr.noise import GaussianNoise, PoissonNoise
 from patchnr.noise_level import estimate_gaussian_sigma
 from patchnr.priors import FlowDensity
 from patchnr.tasks import bundled_file, get_task
@@ -56,6 +63,9 @@ REFERENCE_PIXELS = 600 * 600  # the image size the sr-x4 recipe's λ was tuned o
 IMAGES = {"tune": [("img_val_material.png", SR_DATA / "img_val_material.png")],
           "test": [(f"testset/img{k}.png", SR_DATA / "testset" / f"img{k}.png") for k in (1,)]}
 FIELDS = ["image", "sigma", "method", "lam", "psnr", "misfit", "sigma_used", "seconds"]
+CT_DATA = Path(os.environ.get("CT_DATA", ROOT / "runs" / "ct_data" / "test"))
+CT_PHOTONS = (1024, 4096, 16384)
+CT_GRID = (0.5, 1.0, 2.0)
 
 
 def cases(split: str):
@@ -75,7 +85,7 @@ def solve_row(task, observation, truth, recipe, density, image: str, sigma: floa
 
 def search_row(task, observation, truth, recipe, density, image: str, sigma: float, method: str, sigma_used: float) -> dict:
     start = time.perf_counter()
-    search = search_task_lambda(task, observation, density, recipe, task.initialise(observation), DEFAULT_TAU)
+    search = search_task_lambda(task, observation, density, recipe, task.initialise(observation))
     return {"image": image, "sigma": sigma, "method": method, "lam": search.lam, "psnr": psnr(search.image, truth),
             "misfit": search.misfit, "sigma_used": sigma_used, "seconds": time.perf_counter() - start}
 
@@ -111,6 +121,41 @@ def run(split: str) -> None:
         print(f"τ = {tuned_tau(read(path)):.3f}")
 
 
+def run_ct() -> None:
+    """The ``ct`` cases; the CSV's ``sigma`` column holds the photon count. Resumable: the rows already in
+    results/auto_lambda/ct.csv are kept and their cases skipped."""
+    torch.set_num_threads(1)
+    shipped = get_task("ct-lowdose")
+    flow, _ = load_flow(bundled_file(shipped.prior_file))
+    recipe = shipped.recipes["fast"]
+    density = FlowDensity(flow, recipe.bf16)
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / "ct.csv"
+    done = {(r["image"], r["sigma"], r["method"]) for r in read(path)} if path.exists() else set()
+    with open(path, "a", newline="") as handle:
+        writer = csv.DictWriter(handle, FIELDS)
+        if not done:
+            writer.writeheader()
+        for truth_path in sorted(CT_DATA.glob("*.npy"))[:3]:
+            truth = torch.from_numpy(np.load(truth_path))[None, None]
+            for photons in CT_PHOTONS:
+                task = with_noise(shipped, PoissonNoise(photons))
+                observation = task.simulate(truth, 0)
+                cases = {f"grid×{factor:g}": lambda factor=factor: solve_row(
+                             task, observation, truth, recipe.with_overrides(lam=recipe.lam * factor), density, truth_path.stem,
+                             photons, f"grid×{factor:g}", photons) for factor in CT_GRID}
+                cases["default"] = lambda: solve_row(shipped, observation, truth, recipe, density, truth_path.stem, photons, "default",
+                                                     shipped.measurement.noise.photons)
+                cases["auto"] = lambda: search_row(task, observation, truth, recipe, density, truth_path.stem, photons, "auto", photons)
+                for method, run_case in cases.items():
+                    if (truth_path.stem, float(photons), method) in done:
+                        continue
+                    row = run_case()
+                    writer.writerow({key: f"{value:.6g}" if isinstance(value, float) else value for key, value in row.items()})
+                    handle.flush()
+                    print(row, flush=True)
+
+
 def read(path: Path) -> list[dict]:
     with open(path) as handle:
         return [{k: (v if k in ("image", "method") else float(v)) for k, v in row.items()} for row in csv.DictReader(handle)]
@@ -119,6 +164,24 @@ def read(path: Path) -> list[dict]:
 def oracle(rows: list[dict], image: str, sigma: float) -> dict:
     grid = [r for r in rows if r["image"] == image and r["sigma"] == sigma and r["method"].startswith("grid")]
     return max(grid, key=lambda r: r["psnr"])
+
+
+def ct_table(rows: list[dict]) -> str:
+    """Per photon count: mean PSNR of the default, auto and the grid's best over the slices, and auto's λ and misfit."""
+    lines = ["| photons | slices | default λ (4096-photon model) | auto | oracle (grid) | auto − oracle | auto − default | "
+             "chosen λ | misfit/m | best grid λ's misfit/m |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for photons in sorted({r["sigma"] for r in rows if r["method"] == "auto"}):
+        images = sorted({r["image"] for r in rows if r["sigma"] == photons and r["method"] == "auto"})
+
+        def mean(method: str, key: str = "psnr") -> float:
+            return float(np.mean([r[key] for r in rows if r["sigma"] == photons and r["method"] == method and r["image"] in images]))
+
+        best = [oracle(rows, image, photons) for image in images]
+        best_psnr = float(np.mean([b["psnr"] for b in best]))
+        lines.append(f"| {photons:g} | {len(images)} | {mean('default'):.2f} | {mean('auto'):.2f} | {best_psnr:.2f} | "
+                     f"{mean('auto') - best_psnr:+.2f} | {mean('auto') - mean('default'):+.2f} | {mean('auto', 'lam'):.0f} | "
+                     f"{mean('auto', 'misfit'):.3f} | {np.mean([b['misfit'] for b in best]):.3f} |")
+    return "\n".join(lines)
 
 
 def tuned_tau(rows: list[dict]) -> float:
@@ -146,6 +209,7 @@ def report() -> None:
         best = oracle(tune, IMAGES["tune"][0][0], sigma)
         tune_lines.append(f"| {sigma:g} | {best['lam']:.0f} | {best['misfit']:.3f} |")
     text = (ROOT / "results" / "auto_lambda.md.in").read_text()
+    text = text.replace("{{CT_TABLE}}", ct_table(read(OUT / "ct.csv")) if (OUT / "ct.csv").exists() else "(not run)")
     text = text.replace("{{TABLE}}", "\n".join(lines)).replace("{{TUNE}}", "\n".join(tune_lines))
     text = text.replace("{{TAU}}", f"{tuned_tau(tune):.3f}").replace("{{DEFAULT_TAU}}", f"{DEFAULT_TAU:g}")
     (ROOT / "results" / "auto_lambda.md").write_text(text)
@@ -155,6 +219,8 @@ def report() -> None:
 if __name__ == "__main__":
     if sys.argv[1:] in (["tune"], ["test"]):
         run(sys.argv[1])
+    elif sys.argv[1:] == ["ct"]:
+        run_ct()
     elif sys.argv[1:] == ["report"]:
         report()
     else:

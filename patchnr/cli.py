@@ -425,7 +425,8 @@ def _add_noise_level(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--photons", type=positive_float, metavar="N",
                         help="photons per detector bin of Poisson (CT) data: simulation and data term use it")
     parser.add_argument("--tau", type=positive_float, help="with --lam auto: the target misfit per measurement "
-                                                         "(the discrepancy principle's safety factor; default: the library's)")
+                                                         "(the discrepancy principle's safety factor; default 0.45 for Gaussian noise, "
+                                                         "1 for Poisson counts)")
 
 
 def _with_stated_noise(args: argparse.Namespace, task):
@@ -460,14 +461,14 @@ def _with_estimated_noise(args: argparse.Namespace, task, observation: np.ndarra
 
 def _solve(args: argparse.Namespace, task, y: torch.Tensor, flow, recipe, init: torch.Tensor):
     """(reconstruction, the recipe used): at the recipe's λ, or with --lam auto at the λ of the discrepancy principle."""
-    from .lambda_search import DEFAULT_TAU, search_task_lambda
+    from .lambda_search import search_task_lambda
     from .priors import FlowDensity
     from .solvers import Reconstruction
 
     if args.lam != AUTO:
         return task.solve(y, flow, recipe, seed=args.seed, init=init, progress=not args.quiet), recipe
     density = FlowDensity(flow, recipe.bf16)
-    search = search_task_lambda(task, y, density, recipe, init, args.tau or DEFAULT_TAU, args.seed, progress=not args.quiet)
+    search = search_task_lambda(task, y, density, recipe, init, args.tau, args.seed, progress=not args.quiet)
     steps = ", ".join(f"λ={lam:.4g}: {misfit:.3f}" for lam, misfit in search.trials)
     print(f"--lam auto: misfit per measurement along the search (target τ={search.target:g}): {steps}")
     print(f"--lam auto: chose λ={search.lam:.4g}, final misfit/m = {search.misfit:.4f}")

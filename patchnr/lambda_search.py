@@ -27,11 +27,22 @@ import torch
 
 from .errors import PatchNRError
 
-# The safety factor τ, chosen on a validation crop of img_val_material (benchmarks/auto_lambda.py tune,
-# results/auto_lambda.md): the misfit per measurement of the PSNR-best grid λ, geometric mean over
-# σ ∈ {0.005, 0.01, 0.02, 0.05}, 0.447, rounded. Below 1: the best reconstruction fits the data more
-# closely than the truth does (it also fits part of the noise).
+# The safety factor τ for Gaussian noise, chosen on a validation crop of img_val_material
+# (benchmarks/auto_lambda.py tune, results/auto_lambda.md): the misfit per measurement of the PSNR-best
+# grid λ, geometric mean over σ ∈ {0.005, 0.01, 0.02, 0.05}, 0.447, rounded. Below 1: the best
+# reconstruction fits the data more closely than the truth does (it also fits part of the noise).
 DEFAULT_TAU = 0.45
+# For Poisson counts (CT), Morozov's τ = 1, not tuned: the deviance per measurement of low-dose CT
+# reconstructions stays within 2 % of 1 over a 4× range of λ around the recipe's (results/auto_lambda.md),
+# so the search keeps λ where it meets 1 within its tolerance and a smaller τ drives λ far too low.
+POISSON_TAU = 1.0
+
+
+def default_tau(noise: torch.nn.Module | None) -> float:
+    """The target misfit per measurement for a noise model: ``POISSON_TAU`` for ``PoissonNoise``, else ``DEFAULT_TAU``."""
+    from .noise import PoissonNoise
+
+    return POISSON_TAU if isinstance(noise, PoissonNoise) else DEFAULT_TAU
 
 Solve = Callable[[float, torch.Tensor, int], torch.Tensor]
 Misfit = Callable[[torch.Tensor], float]
@@ -135,9 +146,10 @@ def _check_reachable(tried: list[tuple[float, float, torch.Tensor]], log_target:
 
 
 def search_task_lambda(task, observation: torch.Tensor, density: torch.nn.Module, recipe, init: torch.Tensor,
-                       target: float = DEFAULT_TAU, seed: int = 0, progress: bool = False) -> LambdaSearch:
+                       target: float | None = None, seed: int = 0, progress: bool = False) -> LambdaSearch:
     """``discrepancy_search`` for a ``Task`` with a patch density under a ``Recipe``: its λ starts the
-    search, its iteration count is N, each solve is ``task.solve_patch_prior``; observation 1×1×…."""
+    search, its iteration count is N, each solve is ``task.solve_patch_prior``; observation 1×1×….
+    ``target``: τ (default: ``default_tau`` of the task's noise model)."""
     def solve(lam: float, start: torch.Tensor, iterations: int) -> torch.Tensor:
         settings = recipe.with_overrides(lam=lam, iterations=iterations)
         return task.solve_patch_prior(observation, density, settings, start, seed, progress=progress).image
@@ -145,4 +157,5 @@ def search_task_lambda(task, observation: torch.Tensor, density: torch.nn.Module
     def misfit(image: torch.Tensor) -> float:
         return task.measurement.discrepancy(image, observation)
 
-    return discrepancy_search(solve, misfit, init, recipe.lam, recipe.iterations, target)
+    tau = target if target is not None else default_tau(getattr(task.measurement, "noise", None))
+    return discrepancy_search(solve, misfit, init, recipe.lam, recipe.iterations, tau)

@@ -97,6 +97,17 @@ def test_lambda_search_reports_an_unreachable_target():
                            torch.zeros(1, 1, *IMAGE), lam=1.0, iterations=8, target=1e-3)
 
 
+def test_default_target_follows_the_noise_model():
+    """Gaussian noise: the validation-chosen τ; Poisson counts: Morozov's 1 (the CT deviance is flat in λ)."""
+    from patchnr.lambda_search import DEFAULT_TAU, POISSON_TAU, default_tau
+    from patchnr.noise import PoissonNoise
+    from patchnr.tasks import get_task
+
+    assert default_tau(GaussianNoise(0.01)) == DEFAULT_TAU < POISSON_TAU == default_tau(PoissonNoise(1024)) == 1.0
+    assert default_tau(get_task("ct-lowdose").measurement.noise) == POISSON_TAU
+    assert default_tau(get_task("sr-x4").measurement.noise) == DEFAULT_TAU
+
+
 @pytest.mark.parametrize("sigma", [0.005, 0.03])
 def test_sigma_estimate_of_a_smooth_image(sigma):
     rows, cols = np.mgrid[:128, :128]
