@@ -282,5 +282,5 @@ def test_solve_runs_extra_callbacks_after_the_default_ones(tiny_flow):
     task = get_task("deblur")
     observation = task.simulate(as_batch(texture(64, seed=5)), 0)
     count = Count()
-    task.solve(observation, tiny_flow, TINY_RECIPE.with_overrides(iterations=3), progress=False, callbacks=[count])
+    task.solve(observation, tiny_flow, Recipe(lam=20.0, iterations=3, lr=0.005, n_patches=500), progress=False, callbacks=[count])
     assert count.steps == 3
