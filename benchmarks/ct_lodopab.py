@@ -340,14 +340,19 @@ def truth_scale() -> tuple[float, float]:
     return float(limited.mean() / low.mean()), float(np.corrcoef(low.ravel(), limited.ravel())[0, 1])
 
 
+def paired_scores(rows: list[dict], name: str, simulation: str, method: str) -> tuple[dict, dict, list[int]]:
+    """PSNR per seed of ``method`` under ``simulation`` and under the 1000² simulation, and the seeds both have."""
+    other, main = (seed_scores(rows, name, kind, method, "psnr") for kind in (simulation, "lodopab-1000"))
+    return other, main, sorted(set(other) & set(main))
+
+
 def truth_lines(name: str, rows: list[dict]) -> list[str]:
     """Our limited-angle runs on the limited-angle run's ground truth against those on the low-dose one."""
     if "lodopab-1000-limited-gt" not in SETTINGS[name].runs:
         return []
     parts = []
     for method in SETTINGS[name].runs["lodopab-1000-limited-gt"]:
-        darker, main = (seed_scores(rows, name, simulation, method, "psnr") for simulation in ("lodopab-1000-limited-gt", "lodopab-1000"))
-        shared = sorted(set(darker) & set(main))
+        darker, main, shared = paired_scores(rows, name, "lodopab-1000-limited-gt", method)
         if shared:
             parts.append(f"{LABELS[method]} {', '.join(f'{darker[seed]:.2f} vs {main[seed]:.2f} dB' for seed in shared)} "
                          f"(seeds {', '.join(map(str, shared))})")
@@ -365,8 +370,7 @@ def simulation_lines(name: str, rows: list[dict]) -> list[str]:
         return []
     parts = []
     for method in SETTINGS[name].runs["grid-2x"]:
-        grid, fine = (seed_scores(rows, name, simulation, method, "psnr") for simulation in ("grid-2x", "lodopab-1000"))
-        shared = sorted(set(grid) & set(fine))
+        grid, fine, shared = paired_scores(rows, name, "grid-2x", method)
         if shared:
             differences = ", ".join(f"{grid[seed] - fine[seed]:+.2f}" for seed in shared)
             parts.append(f"{LABELS[method]} {differences} dB (seeds {', '.join(map(str, shared))})")
