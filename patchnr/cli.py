@@ -425,8 +425,8 @@ def _add_noise_level(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--photons", type=positive_float, metavar="N",
                         help="photons per detector bin of Poisson (CT) data: simulation and data term use it")
     parser.add_argument("--tau", type=positive_float, help="with --lam auto: the target misfit per measurement "
-                                                         "(the discrepancy principle's safety factor; default 0.45 for Gaussian noise, "
-                                                         "1 for Poisson counts)")
+                                                         "(the discrepancy principle's safety factor; default for Gaussian noise: "
+                                                         "0.45–1.1, growing with σ / std of the observation; 1 for Poisson counts)")
 
 
 def _with_stated_noise(args: argparse.Namespace, task):

@@ -27,22 +27,41 @@ import torch
 
 from .errors import PatchNRError
 
-# The safety factor τ for Gaussian noise, chosen on a validation crop of img_val_material
-# (benchmarks/auto_lambda.py tune, results/auto_lambda.md): the misfit per measurement of the PSNR-best
-# grid λ, geometric mean over σ ∈ {0.005, 0.01, 0.02, 0.05}, 0.447, rounded. Below 1: the best
-# reconstruction fits the data more closely than the truth does (it also fits part of the noise).
-DEFAULT_TAU = 0.45
+# The safety factor τ for Gaussian noise grows with the relative noise level r = σ / std(y): the
+# PSNR-best reconstruction fits part of the noise where the noise is weak and fits the data less
+# closely than the truth does where it is strong. τ = GAUSSIAN_TAU_AT_R01 · (r / 0.1)^GAUSSIAN_TAU_SLOPE,
+# with r clamped to the range it was chosen on, RELATIVE_NOISE_RANGE: the rule with the least mean
+# PSNR loss against the best grid λ on two 128² validation crops of img_val_material at
+# σ ∈ {0.005, 0.01, 0.02, 0.05} (×4 SR; benchmarks/auto_lambda.py tune, results/auto_lambda.md):
+# τ 0.45 at r = 0.036, 0.64 at r = 0.1, 1.10 at r = 0.47.
+GAUSSIAN_TAU_AT_R01 = 0.64
+GAUSSIAN_TAU_SLOPE = 0.35
+RELATIVE_NOISE_RANGE = (0.036, 0.47)
 # For Poisson counts (CT), Morozov's τ = 1, not tuned: the deviance per measurement of low-dose CT
 # reconstructions stays within 2 % of 1 over a 4× range of λ around the recipe's (results/auto_lambda.md),
 # so the search keeps λ where it meets 1 within its tolerance and a smaller τ drives λ far too low.
 POISSON_TAU = 1.0
 
 
-def default_tau(noise: torch.nn.Module | None) -> float:
-    """The target misfit per measurement for a noise model: ``POISSON_TAU`` for ``PoissonNoise``, else ``DEFAULT_TAU``."""
-    from .noise import PoissonNoise
+def gaussian_tau(sigma: float, observation: torch.Tensor) -> float:
+    """τ for Gaussian noise of standard deviation ``sigma`` (the observation's units) on ``observation`` (any shape)."""
+    spread = float(observation.double().std())
+    relative = sigma / spread if spread > 0 else RELATIVE_NOISE_RANGE[1]
+    relative = min(max(relative, RELATIVE_NOISE_RANGE[0]), RELATIVE_NOISE_RANGE[1])
+    return GAUSSIAN_TAU_AT_R01 * (relative / 0.1) ** GAUSSIAN_TAU_SLOPE
 
-    return POISSON_TAU if isinstance(noise, PoissonNoise) else DEFAULT_TAU
+
+def default_tau(noise: torch.nn.Module | None, observation: torch.Tensor) -> float:
+    """The target misfit per measurement for a noise model and its observation: ``POISSON_TAU`` for
+    ``PoissonNoise``, ``gaussian_tau`` for ``GaussianNoise`` (its σ)."""
+    from .noise import GaussianNoise, PoissonNoise
+
+    if isinstance(noise, PoissonNoise):
+        return POISSON_TAU
+    if isinstance(noise, GaussianNoise):
+        return gaussian_tau(noise.sigma, observation)
+    raise ValueError(f"no default discrepancy target for the noise model {type(noise).__name__}; give one")
+
 
 Solve = Callable[[float, torch.Tensor, int], torch.Tensor]
 Misfit = Callable[[torch.Tensor], float]
@@ -64,7 +83,7 @@ class LambdaSearch:
     trials: list[tuple[float, float]] = field(default_factory=list)
 
 
-def discrepancy_search(solve: Solve, misfit: Misfit, init: torch.Tensor, lam: float, iterations: int, target: float = DEFAULT_TAU,
+def discrepancy_search(solve: Solve, misfit: Misfit, init: torch.Tensor, lam: float, iterations: int, target: float,
                        trials: int = 4, tolerance: float = 0.03, max_factor: float = 16.0, reach: float = 2.0) -> LambdaSearch:
     """λ > 0 whose reconstruction's misfit per measurement is ``target`` (within ``tolerance``, relative).
 
@@ -149,7 +168,7 @@ def search_task_lambda(task, observation: torch.Tensor, density: torch.nn.Module
                        target: float | None = None, seed: int = 0, progress: bool = False) -> LambdaSearch:
     """``discrepancy_search`` for a ``Task`` with a patch density under a ``Recipe``: its λ starts the
     search, its iteration count is N, each solve is ``task.solve_patch_prior``; observation 1×1×….
-    ``target``: τ (default: ``default_tau`` of the task's noise model)."""
+    ``target``: τ (default: ``default_tau`` of the task's noise model and the observation)."""
     def solve(lam: float, start: torch.Tensor, iterations: int) -> torch.Tensor:
         settings = recipe.with_overrides(lam=lam, iterations=iterations)
         return task.solve_patch_prior(observation, density, settings, start, seed, progress=progress).image
@@ -157,5 +176,5 @@ def search_task_lambda(task, observation: torch.Tensor, density: torch.nn.Module
     def misfit(image: torch.Tensor) -> float:
         return task.measurement.discrepancy(image, observation)
 
-    tau = target if target is not None else default_tau(getattr(task.measurement, "noise", None))
+    tau = target if target is not None else default_tau(getattr(task.measurement, "noise", None), observation)
     return discrepancy_search(solve, misfit, init, recipe.lam, recipe.iterations, tau)

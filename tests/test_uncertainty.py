@@ -98,14 +98,21 @@ def test_lambda_search_reports_an_unreachable_target():
 
 
 def test_default_target_follows_the_noise_model():
-    """Gaussian noise: the validation-chosen τ; Poisson counts: Morozov's 1 (the CT deviance is flat in λ)."""
-    from patchnr.lambda_search import DEFAULT_TAU, POISSON_TAU, default_tau
+    """Gaussian noise: τ grows with σ / std(y) within the validated range and is constant outside it;
+    it is unchanged when data and σ are scaled together. Poisson counts: Morozov's 1."""
+    from patchnr.lambda_search import GAUSSIAN_TAU_AT_R01, POISSON_TAU, RELATIVE_NOISE_RANGE, default_tau, gaussian_tau
     from patchnr.noise import PoissonNoise
-    from patchnr.tasks import get_task
 
-    assert default_tau(GaussianNoise(0.01)) == DEFAULT_TAU < POISSON_TAU == default_tau(PoissonNoise(1024)) == 1.0
-    assert default_tau(get_task("ct-lowdose").measurement.noise) == POISSON_TAU
-    assert default_tau(get_task("sr-x4").measurement.noise) == DEFAULT_TAU
+    observation = torch.linspace(0, 1, 101) ** 2
+    spread = float(observation.std())
+    taus = [gaussian_tau(r * spread, observation) for r in (0.01, 0.036, 0.05, 0.1, 0.2, 0.47, 1.0)]
+    assert taus[0] == pytest.approx(taus[1]) and taus[-1] == pytest.approx(taus[-2])  # clamped outside the range
+    assert all(a < b for a, b in zip(taus[1:-2], taus[2:-1]))
+    assert taus[3] == pytest.approx(GAUSSIAN_TAU_AT_R01)
+    assert 0.4 < taus[1] < 0.5 and 1.0 < taus[-1] < 1.2 and RELATIVE_NOISE_RANGE == (0.036, 0.47)
+    assert gaussian_tau(0.02 * spread * 1000, observation * 1000) == pytest.approx(gaussian_tau(0.02 * spread, observation))
+    assert default_tau(GaussianNoise(0.1 * spread), observation) == pytest.approx(GAUSSIAN_TAU_AT_R01)
+    assert default_tau(PoissonNoise(1024), observation) == POISSON_TAU == 1.0
 
 
 @pytest.mark.parametrize("sigma", [0.005, 0.03])
