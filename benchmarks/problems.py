@@ -159,10 +159,10 @@ def write(name: str, title: str, command: str, notes: str, rows: list[Row], summ
              "noise level (the mismatch warning's threshold is 3).", "",
              "| problem | image | method | PSNR (dB) | SSIM | seconds | misfit |", "|---|---|---|---|---|---|---|"]
     lines += [f"| {r.problem} | {r.image} | {r.method} | {r.psnr:.2f} | {r.ssim:.4f} | {r.seconds:.1f} | {r.misfit:.2f} |" for r in rows]
-    lines += ["", "Means over the images:", "", "| problem | method | PSNR (dB) | SSIM |", "|---|---|---|---|"]
+    lines += ["", "Means over the images (per method and λ):", "", "| problem | method | PSNR (dB) | SSIM |", "|---|---|---|---|"]
     groups: dict[tuple[str, str], list[Row]] = {}
     for row in rows:
-        groups.setdefault((row.problem, row.method.split(" λ")[0]), []).append(row)
+        groups.setdefault((row.problem, row.method), []).append(row)
     for (problem, method), members in groups.items():
         lines.append(f"| {problem} | {method} | {np.mean([m.psnr for m in members]):.2f} | {np.mean([m.ssim for m in members]):.4f} |")
     lines += ["", *summary] if summary else []
