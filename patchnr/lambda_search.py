@@ -63,6 +63,14 @@ def default_tau(noise: torch.nn.Module | None, observation: torch.Tensor) -> flo
     raise ValueError(f"no default discrepancy target for the noise model {type(noise).__name__}; give one")
 
 
+def task_tau(task, observation: torch.Tensor) -> float:
+    """The default τ of a ``Task``: its ``discrepancy_target`` where its validation chose one, else
+    ``default_tau`` of its noise model and the observation."""
+    if task.discrepancy_target is not None:
+        return task.discrepancy_target
+    return default_tau(getattr(task.measurement, "noise", None), observation)
+
+
 Solve = Callable[[float, torch.Tensor, int], torch.Tensor]
 Misfit = Callable[[torch.Tensor], float]
 
@@ -168,7 +176,7 @@ def search_task_lambda(task, observation: torch.Tensor, density: torch.nn.Module
                        target: float | None = None, seed: int = 0, progress: bool = False) -> LambdaSearch:
     """``discrepancy_search`` for a ``Task`` with a patch density under a ``Recipe``: its λ starts the
     search, its iteration count is N, each solve is ``task.solve_patch_prior``; observation 1×1×….
-    ``target``: τ (default: ``default_tau`` of the task's noise model and the observation)."""
+    ``target``: τ (default: ``task_tau``)."""
     def solve(lam: float, start: torch.Tensor, iterations: int) -> torch.Tensor:
         settings = recipe.with_overrides(lam=lam, iterations=iterations)
         return task.solve_patch_prior(observation, density, settings, start, seed, progress=progress).image
@@ -176,5 +184,5 @@ def search_task_lambda(task, observation: torch.Tensor, density: torch.nn.Module
     def misfit(image: torch.Tensor) -> float:
         return task.measurement.discrepancy(image, observation)
 
-    tau = target if target is not None else default_tau(getattr(task.measurement, "noise", None), observation)
+    tau = target if target is not None else task_tau(task, observation)
     return discrepancy_search(solve, misfit, init, recipe.lam, recipe.iterations, tau)

@@ -115,6 +115,16 @@ def test_default_target_follows_the_noise_model():
     assert default_tau(PoissonNoise(1024), observation) == POISSON_TAU == 1.0
 
 
+def test_task_target_prefers_the_tasks_own():
+    """deblur and inpaint carry the τ of their validation sweeps; sr-x4 follows the Gaussian rule."""
+    from patchnr.lambda_search import gaussian_tau, task_tau
+    from patchnr.tasks import get_task
+
+    observation = torch.rand(1, 1, 32, 32)
+    assert task_tau(get_task("deblur"), observation) == 0.93 and task_tau(get_task("inpaint"), observation) == 0.31
+    assert task_tau(get_task("sr-x4"), observation) == pytest.approx(gaussian_tau(0.01, observation))
+
+
 @pytest.mark.parametrize("sigma", [0.005, 0.03])
 def test_sigma_estimate_of_a_smooth_image(sigma):
     rows, cols = np.mgrid[:128, :128]

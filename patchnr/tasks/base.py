@@ -63,6 +63,8 @@ class Task:
     prepare_observation: a 2-D observation → (the one the operator takes, a note when changed).
     prior_trainer: for a zero-shot task, (observation 1×1×h×w, progress) → a flow trained on it,
         used instead of ``prior_file`` (which is then empty).
+    discrepancy_target: the τ of ``--lam auto`` where the task's own validation chose one; None: the
+        noise model's default (``lambda_search.default_tau``).
     """
 
     name: str
@@ -78,6 +80,7 @@ class Task:
     prepare_observation: Callable[[np.ndarray], tuple[np.ndarray, str | None]] = unchanged_observation
     patch_size: int = 6  # the patch size the recipes' λ is calibrated for
     prior_trainer: Callable[[torch.Tensor, bool], PatchFlow] | None = None
+    discrepancy_target: float | None = None
 
     @cached_property
     def measurement(self) -> Measurement:
@@ -156,7 +159,8 @@ class Task:
 def settings_task(settings, build_measurement: Callable[[], Measurement], shapes: Shapes, **fields) -> Task:
     """A task whose settings are a task file's constants (``settings``: the module): ``NAME``, ``PAPER``
     and ``FAST`` (recipes), ``TV``, ``EPLL_LAM``, ``PRIOR_FILE``, ``GMM_FILE``, ``EXAMPLE_FILE`` and
-    ``BASELINE``; ``fields`` sets any other ``Task`` field."""
+    ``BASELINE``, and optionally ``DISCREPANCY_TARGET``; ``fields`` sets any other ``Task`` field."""
     return Task(name=settings.NAME, build_measurement=build_measurement, shapes=shapes, prior_file=settings.PRIOR_FILE,
                 gmm_file=settings.GMM_FILE, example_file=settings.EXAMPLE_FILE, recipes={"paper": settings.PAPER, "fast": settings.FAST},
-                tv=settings.TV, epll_lam=settings.EPLL_LAM, baseline=settings.BASELINE, **fields)
+                tv=settings.TV, epll_lam=settings.EPLL_LAM, baseline=settings.BASELINE,
+                discrepancy_target=getattr(settings, "DISCREPANCY_TARGET", None), **fields)
