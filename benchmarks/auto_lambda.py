@@ -234,9 +234,9 @@ def tuned_taus(rows: list[dict], slopes=tuple(np.arange(0.0, 0.81, 0.05))) -> tu
 
 def sr_table(test: list[dict]) -> str:
     """Per σ: mean PSNR over the test crops of the default, auto (σ stated and estimated) and the grid's best."""
-    lines = ["| σ | images | default λ (σ 0.01 model) | auto (σ stated) | auto (σ estimated) | oracle (grid) | "
+    lines = ["| σ | images | default λ (σ 0.01 model) | λ_s, σ stated | auto (σ stated) | auto (σ estimated) | oracle (grid) | "
              "auto − oracle | auto − default | τ | chosen λ (stated) | misfit/m (stated) | σ estimate |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     gaps = []
     for sigma in sorted({r["sigma"] for r in test if r["method"] == "auto"}):
         images = sorted({r["image"] for r in test if r["sigma"] == sigma and r["method"] == "auto"})
@@ -248,7 +248,8 @@ def sr_table(test: list[dict]) -> str:
         best = float(np.mean([oracle(test, image, sigma)["psnr"] for image in images]))
         gaps.append(mean("auto") - best)
         taus = [gaussian_tau(sigma, observation_of(image, sigma)) for image in images]
-        lines.append(f"| {sigma:g} | {len(images)} | {mean('default'):.2f} | {mean('auto'):.2f} | {_cell(mean('auto-est'), '.2f')} | "
+        lines.append(f"| {sigma:g} | {len(images)} | {mean('default'):.2f} | {mean('grid×1'):.2f} | {mean('auto'):.2f} | "
+                     f"{_cell(mean('auto-est'), '.2f')} | "
                      f"{best:.2f} | {mean('auto') - best:+.2f} | {mean('auto') - mean('default'):+.2f} | {np.mean(taus):.2f} | "
                      f"{mean('auto', 'lam'):.0f} | {mean('auto', 'misfit'):.3f} | {_cell(mean('auto-est', 'sigma_used'), '.4f')} |")
     lines.append(f"\nauto − oracle averaged over the {len(gaps)} noise levels: {np.mean(gaps):+.2f} dB.")
@@ -261,11 +262,12 @@ def _cell(value: float, spec: str) -> str:
 
 def per_image_table(test: list[dict]) -> str:
     """One row per test crop and σ: PSNR of the default, auto and the best grid λ, and the two λ."""
-    lines = ["| image | σ | default | auto | oracle | auto λ | oracle λ |", "|---|---|---|---|---|---|---|"]
+    lines = ["| image | σ | default | λ_s, σ stated | auto | oracle | auto λ | oracle λ |", "|---|---|---|---|---|---|---|---|"]
     for image, sigma in sorted({(r["image"], r["sigma"]) for r in test if r["method"] == "auto"}):
         row = {r["method"]: r for r in test if r["image"] == image and r["sigma"] == sigma}
         best = oracle(test, image, sigma)
-        lines.append(f"| {image} | {sigma:g} | {row['default']['psnr']:.2f} | {row['auto']['psnr']:.2f} | {best['psnr']:.2f} | "
+        lines.append(f"| {image} | {sigma:g} | {row['default']['psnr']:.2f} | {row['grid×1']['psnr']:.2f} | {row['auto']['psnr']:.2f} | "
+                     f"{best['psnr']:.2f} | "
                      f"{row['auto']['lam']:.0f} | {best['lam']:.0f} |")
     return "\n".join(lines)
 
