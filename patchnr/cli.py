@@ -470,7 +470,7 @@ def _solve(args: argparse.Namespace, task, y: torch.Tensor, flow, recipe, init: 
     density = FlowDensity(flow, recipe.bf16)
     search = search_task_lambda(task, y, density, recipe, init, args.tau, args.seed, progress=not args.quiet)
     steps = ", ".join(f"λ={lam:.4g}: {misfit:.3f}" for lam, misfit in search.trials)
-    print(f"--lam auto: misfit per measurement along the search (target τ={search.target:g}): {steps}")
+    print(f"--lam auto: misfit per measurement along the search (target τ={search.target:.3g}): {steps}")
     print(f"--lam auto: chose λ={search.lam:.4g}, final misfit/m = {search.misfit:.4f}")
     return Reconstruction(image=search.image), recipe.with_overrides(lam=search.lam)
 
