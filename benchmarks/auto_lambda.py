@@ -94,6 +94,12 @@ def search_row(task, observation, truth, recipe, density, image: str, sigma: flo
             "misfit": search.misfit, "sigma_used": sigma_used, "seconds": time.perf_counter() - start}
 
 
+def crop_truth(path: Path, corner: tuple[int, int]) -> torch.Tensor:
+    """The CROP² crop of an image file at ``corner`` (top, left), 1×1×CROP×CROP."""
+    top, left = corner
+    return torch.from_numpy(load_image(path)[top:top + CROP, left:left + CROP].copy())[None, None]
+
+
 def sr_cases(command: str) -> Iterator[Case]:
     """The SR cases of ``tune`` (grid on validation crops), ``grid`` (grid and default on test crops),
     ``auto`` or ``auto-est`` (on test crops), in a fixed order."""
@@ -103,7 +109,7 @@ def sr_cases(command: str) -> Iterator[Case]:
     recipe = recipe.with_overrides(lam=recipe.lam * CROP**2 / REFERENCE_PIXELS)
     density = FlowDensity(flow, recipe.bf16)
     for image, path, (top, left) in IMAGES["tune" if command == "tune" else "test"]:
-        truth = torch.from_numpy(load_image(path)[top:top + CROP, left:left + CROP].copy())[None, None]
+        truth = crop_truth(path, (top, left))
         for sigma in SIGMAS:
             task = with_noise(shipped, GaussianNoise(sigma))
             observation = task.simulate(truth, 0)
@@ -200,8 +206,7 @@ def observation_of(image: str, sigma: float) -> torch.Tensor:
     """The observation of a named tune or test crop at noise σ (re-simulated: seed 0)."""
     for name, path, (top, left) in IMAGES["tune"] + IMAGES["test"]:
         if name == image:
-            truth = torch.from_numpy(load_image(path)[top:top + CROP, left:left + CROP].copy())[None, None]
-            return with_noise(get_task("sr-x4"), GaussianNoise(sigma)).simulate(truth, 0)
+            return with_noise(get_task("sr-x4"), GaussianNoise(sigma)).simulate(crop_truth(path, (top, left)), 0)
     raise KeyError(image)
 
 
