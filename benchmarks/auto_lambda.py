@@ -4,6 +4,7 @@
     python benchmarks/auto_lambda.py grid [K/N]   # test crops: grid and default → results/auto_lambda/sr_test.csv
     python benchmarks/auto_lambda.py auto [K/N]   # test crops: auto → results/auto_lambda/sr_test.csv
     python benchmarks/auto_lambda.py auto-est [K/N]  # test crops: auto-est → results/auto_lambda/sr_test.csv
+    python benchmarks/auto_lambda.py tasks [K/N]  # deblur and inpaint test crops → results/auto_lambda/tasks.csv
     python benchmarks/auto_lambda.py ct   [K/N]   # low-dose CT test slices → results/auto_lambda/ct.csv
     python benchmarks/auto_lambda.py report       # results/auto_lambda.md from the CSVs
 
@@ -156,6 +157,29 @@ def ct_cases() -> Iterator[Case]:
                                                          "auto", photons)
 
 
+def task_cases() -> Iterator[Case]:
+    """``tasks``: deblur (gaussian:2) on the two lentils test crops of results/deblur.md and inpaint 50 % on
+    the lentils and material crops of results/inpaint.md, noise seed 0, the task's fast recipe: its fixed λ
+    ("default") and ``--lam auto`` with the task's own τ ("auto"). The ``image`` column is TASK:CROP and
+    ``sigma`` the task's noise σ."""
+    from problems import CORNERS, lentils_crops, material_crops  # benchmarks/problems.py
+
+    deblur, inpaint = get_task("deblur", kernel="gaussian:2"), get_task("inpaint", missing=0.5)
+    groups = ((deblur, lentils_crops("test", CORNERS[::3]), deblur.prior_file),
+              (inpaint, lentils_crops("test", CORNERS[:1]), inpaint.prior_file),
+              (inpaint, material_crops(CORNERS[:1]), get_task("sr-x4").prior_file))
+    for task, crops, prior_file in groups:
+        flow, _ = load_flow(bundled_file(prior_file))
+        recipe = task.recipes["fast"]
+        density = FlowDensity(flow, recipe.bf16)
+        sigma = task.measurement.noise.sigma
+        for name, crop in crops.items():
+            truth = torch.from_numpy(crop)[None, None]
+            observation, image = task.simulate(truth, 0), f"{task.name}:{name}"
+            yield image, sigma, "default", partial(solve_row, task, observation, truth, recipe, density, image, sigma, "default", sigma)
+            yield image, sigma, "auto", partial(search_row, task, observation, truth, recipe, density, image, sigma, "auto", sigma)
+
+
 def run(cases: Iterator[Case], path: Path, shard: tuple[int, int]) -> None:
     """Runs the cases of this shard (index ≡ K mod N) that ``path`` does not hold yet, appending one row each."""
     torch.set_num_threads(1)
@@ -277,6 +301,17 @@ def per_image_table(test: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def tasks_table(rows: list[dict]) -> str:
+    """One row per deblur / inpaint test crop: the fixed λ against auto (PSNR, λ, misfit/m)."""
+    lines = ["| task:crop | fixed λ | its PSNR | its misfit/m | auto λ | auto PSNR | auto misfit/m | auto − fixed |",
+             "|---|---|---|---|---|---|---|---|"]
+    for image in sorted({r["image"] for r in rows if r["method"] == "auto"}):
+        fixed, auto = ({r["method"]: r for r in rows if r["image"] == image}[m] for m in ("default", "auto"))
+        lines.append(f"| {image} | {fixed['lam']:g} | {fixed['psnr']:.2f} | {fixed['misfit']:.3f} | {auto['lam']:.0f} | "
+                     f"{auto['psnr']:.2f} | {auto['misfit']:.3f} | {auto['psnr'] - fixed['psnr']:+.2f} |")
+    return "\n".join(lines)
+
+
 def tune_table(tune: list[dict]) -> str:
     lines = ["| validation crop | σ | σ / std(y) | PSNR-best grid λ | its PSNR | its misfit/m | τ of the rule |",
              "|---|---|---|---|---|---|---|"]
@@ -292,7 +327,7 @@ def report() -> None:
     tau0, slope, rule_loss = tuned_taus(tune)
     constant, _, constant_loss = tuned_taus(tune, slopes=(0.0,))
     text = (ROOT / "results" / "auto_lambda.md.in").read_text()
-    replacements = {"{{CT_TABLE}}": ct_table(read(OUT / "ct.csv")), "{{TABLE}}": sr_table(test), "{{PER_IMAGE}}": per_image_table(test),
+    replacements = {"{{CT_TABLE}}": ct_table(read(OUT / "ct.csv")), "{{TASKS}}": tasks_table(read(OUT / "tasks.csv")), "{{TABLE}}": sr_table(test), "{{PER_IMAGE}}": per_image_table(test),
                     "{{TUNE}}": tune_table(tune), "{{RULE}}": f"τ₀ = {tau0:.2f}, slope {slope:.2f}, mean loss {rule_loss:.3f} dB",
                     "{{CONSTANT}}": f"τ = {constant:.2f}, mean loss {constant_loss:.3f} dB"}
     for key, value in replacements.items():
@@ -315,6 +350,8 @@ if __name__ == "__main__":
     command, rest = (sys.argv[1], sys.argv[2:]) if len(sys.argv) > 1 else ("", [])
     if command in ("tune", "grid", "auto", "auto-est") and len(rest) <= 1:
         run(sr_cases(command), OUT / ("sr_tune.csv" if command == "tune" else "sr_test.csv"), shard_argument(rest))
+    elif command == "tasks" and len(rest) <= 1:
+        run(task_cases(), OUT / "tasks.csv", shard_argument(rest))
     elif command == "ct" and len(rest) <= 1:
         run(ct_cases(), OUT / "ct.csv", shard_argument(rest))
     elif command == "report" and not rest:
