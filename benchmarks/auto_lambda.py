@@ -51,12 +51,12 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
-from patchnr.checkpoint import load_flow
-from patchnr.io import load_image
-from patchnr.lambda_search import gaussian_tau, search_task_lambda
+from patchnr.flows.checkpoint import load_flow
+from patchnr.io.images import load_image
+from patchnr.optim.lambda_search import gaussian_tau, search_task_lambda
 from patchnr.metrics import psnr
-from patchnr.noise import GaussianNoise, PoissonNoise
-from patchnr.noise_level import estimate_gaussian_sigma
+from patchnr.physics.noise import GaussianNoise, PoissonNoise
+from patchnr.physics.noise_level import estimate_gaussian_sigma
 from patchnr.priors import FlowDensity
 from patchnr.tasks import bundled_file, get_task
 from patchnr.tasks.noise_level import with_noise

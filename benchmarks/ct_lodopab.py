@@ -41,12 +41,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from patchnr.checkpoint import load_flow
-from patchnr.ct_data import simulate_lodopab
-from patchnr.figures import comparison_figure
-from patchnr.io import load_image, save_array
+from patchnr.flows.checkpoint import load_flow
+from patchnr.operators.ct.lodopab import simulate_lodopab
+from patchnr.io.figures import comparison_figure
+from patchnr.io.images import load_image, save_array
 from patchnr.metrics import psnr, ssim
-from patchnr.solvers.callbacks import Callback
+from patchnr.optim.callbacks import Callback
 from patchnr.tasks import bundled_file, get_task
 
 REPO = Path(__file__).resolve().parents[1]

@@ -27,8 +27,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ct_lodopab import DATA, append_row, lodopab_units, read_rows, reconstruct, simulate  # noqa: E402
 
-from patchnr.checkpoint import load_flow  # noqa: E402
-from patchnr.io import load_image  # noqa: E402
+from patchnr.flows.checkpoint import load_flow  # noqa: E402
+from patchnr.io.images import load_image  # noqa: E402
 from patchnr.metrics import psnr, ssim  # noqa: E402
 from patchnr.tasks import get_task  # noqa: E402
 

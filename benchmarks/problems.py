@@ -28,10 +28,10 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from patchnr.checkpoint import load_flow  # noqa: E402
+from patchnr.flows.checkpoint import load_flow  # noqa: E402
 from patchnr.priors.gmm import load_gmm  # noqa: E402
-from patchnr.zero_shot import ZERO_SHOT_TRAINING  # noqa: E402
-from patchnr.io import load_image  # noqa: E402
+from patchnr.flows.zero_shot import ZERO_SHOT_TRAINING  # noqa: E402
+from patchnr.io.images import load_image  # noqa: E402
 from patchnr.metrics import psnr, ssim  # noqa: E402
 from patchnr.tasks import bundled_file, get_task  # noqa: E402
 
@@ -48,7 +48,7 @@ class Row:
     psnr: float
     ssim: float
     seconds: float
-    misfit: float  # the data misfit per measurement (≈ 1 at the noise level): patchnr.mismatch's yardstick
+    misfit: float  # the data misfit per measurement (≈ 1 at the noise level): patchnr.physics.mismatch's yardstick
 
 
 def crop(image: np.ndarray, corner: tuple[int, int], size: int = CROP) -> np.ndarray:

@@ -68,7 +68,7 @@ def environment(tree: Path, threads: int) -> dict:
 def run_benchmark(task: str, side: str, where: dict) -> list[dict]:
     images, methods = BENCHMARKS[task]
     out = RUNS / f"{side}-{task}"
-    subprocess.run([sys.executable, "-m", "patchnr.cli", "benchmark", "--task", task, "--methods", methods, "--quiet",
+    subprocess.run([sys.executable, "-m", "patchnr", "benchmark", "--task", task, "--methods", methods, "--quiet",
                     "--figures", "0", "--out", str(out), "--images", *map(str, images)], check=True, **where)
     with open(out / "cases.csv", newline="") as handle:
         return [{"side": side, "task": task, **row} for row in csv.DictReader(handle)]

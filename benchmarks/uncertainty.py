@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from patchnr.calibration import calibration
-from patchnr.io import load_image
+from patchnr.sampling.calibration import calibration
+from patchnr.io.images import load_image
 from patchnr.tasks import get_task
 
 ROOT = Path(__file__).resolve().parents[1]

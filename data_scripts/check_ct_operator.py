@@ -13,7 +13,7 @@ import time
 import numpy as np
 import torch
 
-from patchnr.operators.ct import RayTransform, lodopab_geometry, limited_angle_geometry, matrix_cache_path
+from patchnr.operators.ct.ray_transform import RayTransform, lodopab_geometry, limited_angle_geometry, matrix_cache_path
 
 
 def _peak_rss_gb() -> float:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from patchnr.io import atomic_path, save_array
+from patchnr.io.images import atomic_path, save_array
 
 RECORD = "3384092"
 RECORD_API = f"https://zenodo.org/api/records/{RECORD}"

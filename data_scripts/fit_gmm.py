@@ -15,7 +15,7 @@ import argparse
 import time
 from pathlib import Path
 
-from patchnr.io import load_image
+from patchnr.io.images import load_image
 from patchnr.priors.gmm import GMMSettings, fit_gmm, save_gmm
 
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from patchnr.ct_data import LODOPAB_SIZE, cranium_slices, hu_to_lodopab_slice, pydicom_slices
-from patchnr.io import atomic_path, save_array
+from patchnr.operators.ct.lodopab import LODOPAB_SIZE, cranium_slices, hu_to_lodopab_slice, pydicom_slices
+from patchnr.io.images import atomic_path, save_array
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "runs" / "ct_data"

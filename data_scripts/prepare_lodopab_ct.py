@@ -1,6 +1,6 @@
 """Write LoDoPaB-faithful ground truths (362×362 float32 .npy, μ/μ_max) of the 512² MIT-licensed pydicom slices.
 
-Each slice is cut as LoDoPaB-CT cut its own (``patchnr.ct_data.lodopab_slice``: central crop
+Each slice is cut as LoDoPaB-CT cut its own (``patchnr.operators.ct.lodopab.lodopab_slice``: central crop
 [75:-75, 75:-75] of the native pixels, transposed, U(0, 1) HU dequantisation noise, μ/μ_max), not
 resampled from its whole field of view as ``prepare_ct.py`` does. These are the training crops for a
 CT prior on LoDoPaB's pixel size; the same slices as ``prepare_ct.py``'s training split.
@@ -17,8 +17,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from prepare_ct import TRAIN_MIT, _slug  # noqa: E402  (the training split is defined once, there)
 
-from patchnr.ct_data import lodopab_slice, pydicom_slices  # noqa: E402
-from patchnr.io import save_array  # noqa: E402
+from patchnr.operators.ct.lodopab import lodopab_slice, pydicom_slices  # noqa: E402
+from patchnr.io.images import save_array  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "runs" / "ct_data_lodopab"

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from patchnr.benchmark import LABELS, CaseLog, summarise, summary_markdown
-from patchnr.io import atomic_path
+from patchnr.benchmark.runner import LABELS, CaseLog, summarise, summary_markdown
+from patchnr.io.images import atomic_path
 
 
 def per_image(rows: list[dict], methods: list[str]) -> dict[str, dict[str, dict]]:

@@ -3,7 +3,7 @@
     python data_scripts/sweep_lambda.py --task sr-x4 --method tv --lams 3e-4,1e-3,3e-3 --eps 1e-3,1e-2
     python data_scripts/sweep_lambda.py --task sr-x4 --method epll --lams 0.05,0.15,0.5
 
-Each (λ[, ε], image) is one benchmark case (``patchnr.benchmark.run_case``: same simulation seeds,
+Each (λ[, ε], image) is one benchmark case (``patchnr.benchmark.runner.run_case``: same simulation seeds,
 solver and metrics as ``patchnr benchmark``). Writes results/lambda_sweep_<task>_<method>.csv (one
 row per case) and .md (mean PSNR/SSIM per setting, best by mean PSNR), rewritten after every setting.
 λ is in units of the task's data term (its noise model's NLL). The chosen values go into the task
@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from patchnr.benchmark import Case, cached_task, case_seed, image_files, run_case
-from patchnr.io import atomic_path, load_image
+from patchnr.benchmark.runner import Case, cached_task, case_seed, image_files, run_case
+from patchnr.io.images import atomic_path, load_image
 from patchnr.priors.gmm import load_gmm
 from patchnr.tasks import bundled_file
 

@@ -8,4 +8,4 @@ LENTILS=../shared/data/sr/lentils
 mkdir -p runs/priors
 python3 -m patchnr train "$LENTILS/img_learn_lentils.png" --validation "$LENTILS/img_val_lentils.png" \
     --out runs/priors/lentils.pt --minutes 8 --seed 0
-python3 -c "from patchnr.checkpoint import export_flow; export_flow('runs/priors/lentils.pt', 'patchnr/data/priors/lentils.pt', trained_on='img_learn_lentils.png (MIT, patchNR paper), validated on img_val_lentils.png')"
+python3 -c "from patchnr.flows.checkpoint import export_flow; export_flow('runs/priors/lentils.pt', 'patchnr/data/priors/lentils.pt', trained_on='img_learn_lentils.png (MIT, patchNR paper), validated on img_val_lentils.png')"

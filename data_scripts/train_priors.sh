@@ -8,7 +8,7 @@ SR=../shared/data/sr/material
 mkdir -p runs/priors
 patchnr train "$SR/img_learn_material.png" --validation "$SR/img_val_material.png" \
     --out runs/priors/sr_material_w256.pt --width 256 --steps 12000 --batch 512 --lr 1e-3 --fp32
-python3 -c "from patchnr.checkpoint import export_flow; export_flow('runs/priors/sr_material_w256.pt', 'patchnr/data/priors/sr_material.pt', trained_on='img_learn_material.png (MIT, patchNR paper), validated on img_val_material.png')"
+python3 -c "from patchnr.flows.checkpoint import export_flow; export_flow('runs/priors/sr_material_w256.pt', 'patchnr/data/priors/sr_material.pt', trained_on='img_learn_material.png (MIT, patchNR paper), validated on img_val_material.png')"
 patchnr train runs/ct_data/train/*.npy --validation runs/ct_data/val/cranium_034.npy \
     --out runs/priors/ct_lodopab_w256.pt --width 256 --steps 10000 --batch 512 --lr 1e-3 --fp32
-python3 -c "from patchnr.checkpoint import export_flow; export_flow('runs/priors/ct_lodopab_w256.pt', 'patchnr/data/priors/ct_lodopab.pt', trained_on='4 MIT pydicom CT slices on the LoDoPaB scale')"
+python3 -c "from patchnr.flows.checkpoint import export_flow; export_flow('runs/priors/ct_lodopab_w256.pt', 'patchnr/data/priors/ct_lodopab.pt', trained_on='4 MIT pydicom CT slices on the LoDoPaB scale')"

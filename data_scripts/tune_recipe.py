@@ -16,7 +16,7 @@ import json
 import torch
 
 from patchnr import Recipe, get_task, load_flow, psnr, ssim
-from patchnr.io import load_image
+from patchnr.io.images import load_image
 from patchnr.tasks import bundled_file
 
 

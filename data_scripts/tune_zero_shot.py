@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from problems import DATA, as_batch, crop  # noqa: E402
 
-from patchnr.io import load_image  # noqa: E402
+from patchnr.io.images import load_image  # noqa: E402
 from patchnr.metrics import psnr, ssim  # noqa: E402
 from patchnr.tasks import get_task  # noqa: E402
 

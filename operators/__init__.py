@@ -1,11 +1,11 @@
 """Forward operators (``patchnr.operators``): the contract of ``base.Operator``, one file per operator."""
 
-from .base import FunctionOperator, Operator, as_operator, initial_guess
-from .bicubic import BicubicDownsample
-from .blur import Blur, blur, load_kernel
-from .inpainting import Inpainting, load_mask, random_mask
-from .superres import GaussianDownsample, gaussian_kernel, superresolution_x2_zero_shot, superresolution_x4
-from .zeroshot import PaddedDownsample, zero_shot_x2, zero_shot_x4
+from patchnr.operators.base import FunctionOperator, Operator, as_operator, initial_guess
+from patchnr.operators.bicubic import BicubicDownsample
+from patchnr.operators.blur import Blur, blur, load_kernel
+from patchnr.operators.inpainting import Inpainting, load_mask, random_mask
+from patchnr.operators.superres import GaussianDownsample, gaussian_kernel, superresolution_x2_zero_shot, superresolution_x4
+from patchnr.operators.zeroshot import PaddedDownsample, zero_shot_x2, zero_shot_x4
 
 __all__ = [
     "BicubicDownsample",

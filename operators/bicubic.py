@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .base import Operator, Shape
+from patchnr.operators.base import Operator, Shape
 
 
 class BicubicDownsample(Operator):

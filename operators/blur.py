@@ -13,9 +13,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..errors import ParameterError
-from .base import Operator, Shape
-from .superres import gaussian_kernel
+from patchnr.errors import ParameterError
+from patchnr.operators.base import Operator, Shape
+from patchnr.operators.superres import gaussian_kernel
 
 WIENER_BALANCE = 1e-2  # noise-to-signal power of the Wiener pseudo-inverse (per frequency)
 NAMED_KERNELS = ("gaussian:SIGMA", "motion:LENGTH:ANGLE")

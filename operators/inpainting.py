@@ -13,8 +13,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..errors import ParameterError
-from .base import Operator, Shape
+from patchnr.errors import ParameterError
+from patchnr.operators.base import Operator, Shape
 
 FILL_SIGMAS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)  # normalized-convolution scales of the fill, in pixels
 FILL_MIN_WEIGHT = 1e-3  # a pixel is filled at the first scale whose known-pixel weight reaches this

@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .base import Operator, Shape
+from patchnr.operators.base import Operator, Shape
 
 
 def gaussian_kernel(size: int, sigma: float) -> torch.Tensor:

@@ -7,8 +7,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .base import Operator, Shape
-from .superres import GaussianDownsample
+from patchnr.operators.base import Operator, Shape
+from patchnr.operators.superres import GaussianDownsample
 
 
 class PaddedDownsample(Operator):

@@ -6,20 +6,20 @@ The method lives in three places: ``PatchFlow`` (patch → latent with log-det, 
 priors, solvers and tasks (``tasks/``) are separate building blocks.
 """
 
-from .checkpoint import load_flow, save_flow
-from .errors import CheckpointError, DivergenceError, PatchNRError
-from .flow import FlowConfig, PatchFlow
-from .measurement import Measurement
-from .metrics import psnr, ssim
-from .noise import GaussianNoise, PoissonNoise
-from .objective import Objective
-from .patches import PatchPool, extract_patches
-from .priors import EPLL, PatchNR, PatchPrior, PatchSampler, TotalVariation
-from .recipes import Recipe
-from .reconstruct import reconstruct
-from .solvers import LBFGS, Adam, Reconstruction
-from .tasks import Task, get_task
-from .train import TrainConfig, train_flow
+from patchnr.flows.checkpoint import load_flow, save_flow
+from patchnr.errors import CheckpointError, DivergenceError, PatchNRError
+from patchnr.flows.flow import FlowConfig, PatchFlow
+from patchnr.physics.measurement import Measurement
+from patchnr.metrics import psnr, ssim
+from patchnr.physics.noise import GaussianNoise, PoissonNoise
+from patchnr.optim.objective import Objective
+from patchnr.patches import PatchPool, extract_patches
+from patchnr.priors import EPLL, PatchNR, PatchPrior, PatchSampler, TotalVariation
+from patchnr.optim.recipes import Recipe
+from patchnr.optim.reconstruct import reconstruct
+from patchnr.optim import LBFGS, Adam, Reconstruction
+from patchnr.tasks import Task, get_task
+from patchnr.flows.train import TrainConfig, train_flow
 
 __version__ = "0.1.0"
 

@@ -1,5 +1,5 @@
 import sys
 
-from .cli import main
+from patchnr.cli.main import main
 
 sys.exit(main())

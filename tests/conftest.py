@@ -52,7 +52,7 @@ def tiny_flow() -> PatchFlow:
 def texture_flow() -> PatchFlow:
     """``TINY`` trained (300 steps of 128 patches, fp32) on four clean textures whose seeds (100–103)
     no test image uses: a prior that knows the tests' kind of image."""
-    from patchnr.train import TrainConfig, train_flow
+    from patchnr.flows.train import TrainConfig, train_flow
 
     images = [torch.from_numpy(texture(64, seed))[None] for seed in range(100, 104)]
     return train_flow(images, TINY, TrainConfig(steps=300, batch_size=128, lr=5e-3, bf16=False), progress=False)

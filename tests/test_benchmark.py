@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from patchnr.priors.gmm import GMMSettings, fit_gmm, save_gmm
-from patchnr.benchmark import CASE_COLUMNS, CaseLog, case_seed
-from patchnr.cli import main
+from patchnr.benchmark.runner import CASE_COLUMNS, CaseLog, case_seed
+from patchnr.cli.main import main
 from tests.conftest import texture
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -150,7 +150,7 @@ def test_bad_inputs_exit_2_with_one_line(case, finished, tmp_path, capsys):
 
 def test_case_keys_never_collide_across_tasks_or_submissions():
     """Two clients on one cluster (say ct-lowdose and ct-limited) must not share futures."""
-    from patchnr.benchmark import Case, case_key
+    from patchnr.benchmark.runner import Case, case_key
 
     lowdose = Case("ct-lowdose", "slice.npy", "patchnr", 7, {})
     limited = Case("ct-limited", "slice.npy", "patchnr", 7, {})
@@ -163,7 +163,7 @@ def test_worker_cache_keeps_only_the_last_task_and_flow(monkeypatch, tiny_flow):
     """A case of another task drops the old operator before the new one is built; flows likewise."""
     import weakref
 
-    from patchnr import benchmark
+    from patchnr.benchmark import runner as benchmark
 
     class FakeTask:
         def __init__(self, name: str):
@@ -201,7 +201,7 @@ def test_epll_uses_the_bundled_mixture_by_default(tmp_path, task):
     """No fitting and no ../shared at run time: the task's mixture ships with the package."""
     import json
 
-    from patchnr.benchmark import file_sha256
+    from patchnr.benchmark.runner import file_sha256
     from patchnr.priors.gmm import load_gmm
     from patchnr.tasks import bundled_file, get_task
 

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from patchnr import FlowConfig, PatchFlow, save_flow
-from patchnr.cli import main
+from patchnr.cli.main import main
 from tests.conftest import texture
 
 
@@ -226,7 +226,7 @@ def test_ct_limited_full_sinogram_end_to_end(tmp_path, tiny_weights, monkeypatch
     """On a small geometry: a full sinogram is cut to the kept angles and reconstructed (exit 0, one note)."""
     pytest.importorskip("odl")
     pytest.importorskip("astra")
-    from patchnr.operators.ct import CTGeometry
+    from patchnr.operators.ct.ray_transform import CTGeometry
     from patchnr import tasks
     from patchnr.tasks import ct_limited, ct_lowdose
 

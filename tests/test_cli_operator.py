@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from patchnr import GaussianNoise, PoissonNoise, psnr
-from patchnr.cli import main
+from patchnr.cli.main import main
 from tests.conftest import texture
 
 USER_FILE = textwrap.dedent('''

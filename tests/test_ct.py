@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from patchnr.operators import ct
+from patchnr.operators.ct import ray_transform as ct
 from patchnr.operators.base import initial_guess
 from patchnr.errors import PatchNRError
 

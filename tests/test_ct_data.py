@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 import torch
 
-from patchnr import ct_data
+from patchnr.operators.ct import lodopab as ct_data
 from patchnr.errors import PatchNRError
-from patchnr.noise import LODOPAB_MU_MAX, LODOPAB_PHOTONS
+from patchnr.physics.noise import LODOPAB_MU_MAX, LODOPAB_PHOTONS
 
 pytest.importorskip("odl")
 pytest.importorskip("astra")
-from patchnr.operators import ct
+from patchnr.operators.ct import ray_transform as ct
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "data_scripts"
 GEOMETRY = ct.small_geometry(size=24, num_angles=20, num_detectors=35)

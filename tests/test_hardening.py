@@ -14,10 +14,10 @@ import torch
 from PIL import Image
 
 from patchnr import CheckpointError, FlowConfig, PatchFlow, TrainConfig, load_flow, save_flow, train_flow
-from patchnr.cli import main
+from patchnr.cli.main import main
 from patchnr.errors import PatchNRError
-from patchnr.io import load_image
-from patchnr.outputs import check_outputs, folder_lock, restore_on_error, write_all
+from patchnr.io.images import load_image
+from patchnr.io.outputs import check_outputs, folder_lock, restore_on_error, write_all
 from tests.conftest import texture
 from tests.test_cli import _reconstruct_args, assert_user_error, run_cli, sr_case  # noqa: F401 (fixture)
 
@@ -79,13 +79,13 @@ def test_diverged_solve_writes_nothing(sr_case, tiny_weights, capsys):
 # 3. a failed run leaves nothing ---------------------------------------------------------------------
 
 def test_failing_figure_leaves_no_array(sr_case, tiny_weights, monkeypatch, capsys):
-    import patchnr.figures
+    import patchnr.io.figures
 
     def broken_figure(path, *args, **kwargs):
         open(path, "wb").write(b"half a png")
         raise OSError("disk full")
 
-    monkeypatch.setattr(patchnr.figures, "comparison_figure", broken_figure)
+    monkeypatch.setattr(patchnr.io.figures, "comparison_figure", broken_figure)
     with pytest.raises(OSError, match="disk full"):
         run_cli(*_reconstruct_args(sr_case, tiny_weights, png=sr_case / "fig.png"))
     assert sorted(p.name for p in sr_case.iterdir()) == ["hr.npy", "lr.npy", "tiny.pt"]
@@ -349,7 +349,7 @@ def test_npy_as_weights_is_not_called_pickled(sr_case, capsys):
 
 def test_version_and_help_show_every_option_with_its_default(capsys):
     from patchnr import __version__
-    from patchnr.cli import build_parser
+    from patchnr.cli.main import build_parser
 
     assert main(["--version"]) == 0 and __version__ in capsys.readouterr().out
     commands = build_parser()._subparsers._group_actions[0].choices
@@ -376,14 +376,14 @@ def test_resume_continues_the_learning_rate_schedule(tmp_path):
 
 
 def test_tests_use_a_temporary_cache():
-    from patchnr.operators.ct import cache_dir
+    from patchnr.operators.ct.ray_transform import cache_dir
 
     home_cache = os.path.expanduser("~/.cache")
     assert not str(cache_dir()).startswith(home_cache) and not os.environ["PATCHNR_RUNS"].startswith(home_cache)
 
 
 def test_progress_bar_follows_the_time_budget():
-    from patchnr.train import _ProgressBar
+    from patchnr.flows.train import _ProgressBar
 
     config = TrainConfig(steps=28_000, max_seconds=60.0)
     bar = _ProgressBar(config, start=0, seconds_before=0.0, enabled=False)

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
 from patchnr import FlowConfig, PatchFlow, load_flow, save_flow
-from patchnr.cli import main
+from patchnr.cli.main import main
 from tests.conftest import texture
 
 SETTINGS = settings(max_examples=60, deadline=None, derandomize=True, database=None,

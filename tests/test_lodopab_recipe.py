@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 import torch
 
-from patchnr import ct_data
-from patchnr.cli import main
+from patchnr.operators.ct import lodopab as ct_data
+from patchnr.cli.main import main
 from patchnr.errors import PatchNRError
-from patchnr.noise import LODOPAB_MU_MAX
+from patchnr.physics.noise import LODOPAB_MU_MAX
 
 pytest.importorskip("odl")
 pytest.importorskip("astra")
-from patchnr.operators import ct
+from patchnr.operators.ct import ray_transform as ct
 
 SLOPE, INTERCEPT = 1.0, -1024.0  # a typical CT rescale: stored 0 is air (HU −1024), stored 1024 is water
 MARKER = (100, 200)  # a native (row, column) outside the water disc, inside the crop

@@ -72,7 +72,7 @@ def _blur_subsample(x: torch.Tensor) -> torch.Tensor:
 
 
 def _small_ct(angle_indices: tuple[int, int] | None = None):
-    from patchnr.operators import ct
+    from patchnr.operators.ct import ray_transform as ct
 
     geometry = ct.CTGeometry(size=16, num_angles=12, num_detectors=23, angle_indices=angle_indices)
     return ct.RayTransform(geometry, backend="sparse")

@@ -133,8 +133,8 @@ def test_patch_priors_reject_wrong_channels_and_mismatched_sampler(tiny_flow, gm
 
 def test_tv_with_poisson_ct_data_term():
     from patchnr import PoissonNoise
-    from patchnr.ct_data import simulate_lowdose
-    from patchnr.operators import ct
+    from patchnr.operators.ct.lodopab import simulate_lowdose
+    from patchnr.operators.ct import ray_transform as ct
 
     operator = ct.RayTransform(ct.small_geometry(), backend="astra_cpu")
     clean = 0.3 * torch.from_numpy(texture(32, 2))[None, None]

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 import torch
 
-from patchnr.cli import main
+from patchnr.cli.main import main
 from patchnr.errors import ParameterError
 from patchnr.metrics import psnr
-from patchnr.mismatch import MISMATCH_THRESHOLD, operator_mismatch
+from patchnr.physics.mismatch import MISMATCH_THRESHOLD, operator_mismatch
 from patchnr.operators import BicubicDownsample, Inpainting, blur, load_kernel, zero_shot_x2, zero_shot_x4
-from patchnr.recipes import Recipe
+from patchnr.optim.recipes import Recipe
 from patchnr.tasks import get_task
 from tests.conftest import TINY, texture
 from tests.test_cli import assert_user_error
@@ -103,7 +103,7 @@ def test_tiny_solve_improves_on_its_start(name, options, lam, lr, margin, textur
 
 def tiny_prior(task, observation, texture_flow):
     """A zero-shot task's own path (a ``TINY`` flow trained on the observation's views); else ``texture_flow``."""
-    from patchnr.zero_shot import train_on_observation
+    from patchnr.flows.zero_shot import train_on_observation
 
     if task.prior_trainer is None:
         return texture_flow
@@ -112,7 +112,7 @@ def tiny_prior(task, observation, texture_flow):
 
 def task_objective(task, observation, flow, lam):
     """J(x) = D + λ·patchNR(x) over every patch (no random subset), for comparing two images."""
-    from patchnr.objective import Objective
+    from patchnr.optim.objective import Objective
     from patchnr.priors import FlowDensity, PatchPrior, PatchSampler
 
     prior = PatchPrior(FlowDensity(flow), PatchSampler(flow.config.patch_size, None, 0))
@@ -121,7 +121,7 @@ def task_objective(task, observation, flow, lam):
 
 
 def test_zero_shot_prior_trains_on_the_observation():
-    from patchnr.zero_shot import dihedral_views, train_on_observation
+    from patchnr.flows.zero_shot import dihedral_views, train_on_observation
 
     image = torch.arange(12.0).view(1, 3, 4)
     assert len({tuple(view.flatten().tolist()) for view in dihedral_views(image)}) == 8
@@ -270,7 +270,7 @@ def test_task_options_refused_with_a_custom_operator(tmp_path, tiny_weights, cap
 
 
 def test_solve_runs_extra_callbacks_after_the_default_ones(tiny_flow):
-    from patchnr.solvers.callbacks import Callback
+    from patchnr.optim.callbacks import Callback
 
     class Count(Callback):
         def __init__(self):

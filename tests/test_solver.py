@@ -9,7 +9,7 @@ from patchnr import (
     train_flow,
 )
 from patchnr.operators import as_operator, superresolution_x4
-from patchnr.solvers import DivergenceGuard, PSNRHistory
+from patchnr.optim import DivergenceGuard, PSNRHistory
 from patchnr.tasks import sr_x4
 from tests.conftest import texture
 
@@ -74,7 +74,7 @@ def test_psnr_history_callback_records_each_iteration():
 
 
 def _tiny_ct_task():
-    from patchnr.operators import ct
+    from patchnr.operators.ct import ray_transform as ct
     from patchnr.tasks import ct_lowdose
 
     return ct_lowdose.make_task("sparse", geometry=ct.small_geometry(size=32, num_angles=30, num_detectors=47))
@@ -132,7 +132,7 @@ def test_ordered_subsets_reconstruction_improves_on_fbp():
 def test_epoch_order_visits_every_block_once_per_epoch():
     from itertools import islice
 
-    from patchnr.objective import epoch_order
+    from patchnr.optim.objective import epoch_order
 
     visits = list(islice(epoch_order(5), 15))
     assert all(sorted(visits[i : i + 5]) == list(range(5)) for i in (0, 5, 10))

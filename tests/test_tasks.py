@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from patchnr.errors import ParameterError, PatchNRError
-from patchnr.noise import GaussianNoise, PoissonNoise
+from patchnr.physics.noise import GaussianNoise, PoissonNoise
 from patchnr.tasks import TASK_NAMES, get_task, sr_x4
 
 
@@ -53,7 +53,7 @@ def test_ct_tasks_use_poisson_noise_and_their_geometry_for_shapes():
 
 def test_a_restated_noise_level_keeps_the_kind_of_measurement():
     """Inpainting's known-pixels data term survives --noise-std (``with_noise``)."""
-    from patchnr.known_pixels import KnownPixelsMeasurement
+    from patchnr.physics.known_pixels import KnownPixelsMeasurement
     from patchnr.tasks.noise_level import with_noise
 
     task = with_noise(get_task("inpaint", missing=0.5), GaussianNoise(0.05))

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from patchnr import FlowConfig, TrainConfig, load_flow, train_flow
-from patchnr.train import validation_nll
+from patchnr.flows.train import validation_nll
 from patchnr.patches import PatchPool
 from tests.conftest import texture
 

@@ -10,14 +10,14 @@ import pytest
 import torch
 from torch import nn
 
-from patchnr.calibration import interval_coverage, rank_correlation
-from patchnr.lambda_search import LambdaSearchError, discrepancy_search
-from patchnr.measurement import Measurement
-from patchnr.noise import GaussianNoise
-from patchnr.noise_level import estimate_gaussian_sigma
-from patchnr.objective import Objective
+from patchnr.sampling.calibration import interval_coverage, rank_correlation
+from patchnr.optim.lambda_search import LambdaSearchError, discrepancy_search
+from patchnr.physics.measurement import Measurement
+from patchnr.physics.noise import GaussianNoise
+from patchnr.physics.noise_level import estimate_gaussian_sigma
+from patchnr.optim.objective import Objective
 from patchnr.operators.base import FunctionOperator
-from patchnr.samplers import LangevinSettings, langevin
+from patchnr.sampling import LangevinSettings, langevin
 
 IMAGE = (6, 6)
 
@@ -100,8 +100,8 @@ def test_lambda_search_reports_an_unreachable_target():
 def test_default_target_follows_the_noise_model():
     """Gaussian noise: τ grows with σ / std(y) within the validated range and is constant outside it;
     it is unchanged when data and σ are scaled together. Poisson counts: Morozov's 1."""
-    from patchnr.lambda_search import GAUSSIAN_TAU_AT_R01, POISSON_TAU, RELATIVE_NOISE_RANGE, default_tau, gaussian_tau
-    from patchnr.noise import PoissonNoise
+    from patchnr.optim.lambda_search import GAUSSIAN_TAU_AT_R01, POISSON_TAU, RELATIVE_NOISE_RANGE, default_tau, gaussian_tau
+    from patchnr.physics.noise import PoissonNoise
 
     observation = torch.linspace(0, 1, 101) ** 2
     spread = float(observation.std())
@@ -117,7 +117,7 @@ def test_default_target_follows_the_noise_model():
 
 def test_task_target_prefers_the_tasks_own():
     """deblur and inpaint carry the τ of their validation sweeps; sr-x4 follows the Gaussian rule."""
-    from patchnr.lambda_search import gaussian_tau, task_tau
+    from patchnr.optim.lambda_search import gaussian_tau, task_tau
     from patchnr.tasks import get_task
 
     observation = torch.rand(1, 1, 32, 32)

@@ -5,9 +5,9 @@
 - ``TotalVariation``: smoothed isotropic TV.
 """
 
-from .flow_density import FlowDensity, PatchNR
-from .gmm import EPLL, GaussianMixtureDensity
-from .patch_prior import PatchPrior, PatchSampler
-from .tv import TotalVariation
+from patchnr.priors.flow_density import FlowDensity, PatchNR
+from patchnr.priors.gmm import EPLL, GaussianMixtureDensity
+from patchnr.priors.patch_prior import PatchPrior, PatchSampler
+from patchnr.priors.tv import TotalVariation
 
 __all__ = ["EPLL", "FlowDensity", "GaussianMixtureDensity", "PatchNR", "PatchPrior", "PatchSampler", "TotalVariation"]

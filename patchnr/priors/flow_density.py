@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..flow import PatchFlow
-from .patch_prior import PatchPrior, PatchSampler
+from patchnr.flows.flow import PatchFlow
+from patchnr.priors.patch_prior import PatchPrior, PatchSampler
 
 
 class FlowDensity(nn.Module):

@@ -16,10 +16,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import PatchNRError
-from ..io import atomic_path
-from ..patches import PatchPool
-from .patch_prior import PatchPrior, PatchSampler
+from patchnr.errors import PatchNRError
+from patchnr.io.images import atomic_path
+from patchnr.patches import PatchPool
+from patchnr.priors.patch_prior import PatchPrior, PatchSampler
 
 GMM_KEYS = ("weights", "means", "precisions_cholesky")
 

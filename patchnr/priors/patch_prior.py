@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..patches import patches_per_image
+from patchnr.patches import patches_per_image
 
 
 @dataclass

@@ -11,9 +11,9 @@ import inspect
 
 import torch
 
-from ..errors import ParameterError, PatchNRError
-from . import ct_limited, ct_lowdose, deblur, inpaint, sr_x2_zeroshot, sr_x4, sr_x4_zeroshot
-from .base import Task, TVBaseline, bundled_file
+from patchnr.errors import ParameterError, PatchNRError
+from patchnr.tasks import ct_limited, ct_lowdose, deblur, inpaint, sr_x2_zeroshot, sr_x4, sr_x4_zeroshot
+from patchnr.tasks.base import Task, TVBaseline, bundled_file
 
 _TASKS = {module.NAME: module.make_task for module in (sr_x4, ct_lowdose, ct_limited, deblur, inpaint,
                                                      sr_x2_zeroshot, sr_x4_zeroshot)}

@@ -11,15 +11,15 @@ from typing import Callable, Protocol, Sequence
 import numpy as np
 import torch
 
-from ..errors import PatchNRError
-from ..flow import PatchFlow
-from ..measurement import Measurement
-from ..objective import Objective
-from ..operators.base import initial_guess
-from ..priors import FlowDensity, GaussianMixtureDensity, PatchPrior, TotalVariation
-from ..recipes import Recipe
-from ..solvers import LBFGS, Reconstruction, default_callbacks
-from ..solvers.callbacks import Callback
+from patchnr.errors import PatchNRError
+from patchnr.flows.flow import PatchFlow
+from patchnr.physics.measurement import Measurement
+from patchnr.optim.objective import Objective
+from patchnr.operators.base import initial_guess
+from patchnr.priors import FlowDensity, GaussianMixtureDensity, PatchPrior, TotalVariation
+from patchnr.optim.recipes import Recipe
+from patchnr.optim import LBFGS, Reconstruction, default_callbacks
+from patchnr.optim.callbacks import Callback
 
 
 def bundled_file(name: str) -> Path:

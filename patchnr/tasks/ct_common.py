@@ -6,18 +6,18 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..ct_data import clean_sinogram
-from ..measurement import Measurement
-from ..noise import PoissonNoise
-from ..recipes import Recipe
-from .base import Task, TVBaseline
+from patchnr.operators.ct.lodopab import clean_sinogram
+from patchnr.physics.measurement import Measurement
+from patchnr.physics.noise import PoissonNoise
+from patchnr.optim.recipes import Recipe
+from patchnr.tasks.base import Task, TVBaseline
 
 SIMULATION_UPSAMPLE = 2  # observations are simulated on a 2× finer grid (no inverse crime), as LoDoPaB did
 
 
 def lodopab_measurement(geometry, backend: str, device: str | torch.device) -> Measurement:
     """The ray transform of ``geometry`` with LoDoPaB's Poisson noise (4096 photons per bin)."""
-    from ..operators.ct import RayTransform
+    from patchnr.operators.ct.ray_transform import RayTransform
 
     operator = RayTransform(geometry, backend=backend, device=device)
     return Measurement(operator, PoissonNoise(), simulator=lambda image: clean_sinogram(image, operator, SIMULATION_UPSAMPLE))
@@ -39,7 +39,7 @@ def angle_selector(name: str, geometry):
 def ct_task(name: str, geometry, recipes: dict[str, Recipe], tv: TVBaseline, epll_lam: float,
             backend: str = "auto", device: str | torch.device = "cpu") -> Task:
     """A LoDoPaB-style CT task on ``geometry`` with the bundled CT prior and example slice."""
-    from ..operators.ct import resolve_backend
+    from patchnr.operators.ct.ray_transform import resolve_backend
 
     resolve_backend(backend, torch.device(device))  # reject a bad backend before any heavy set-up
     return Task(

@@ -9,10 +9,10 @@ from dataclasses import replace
 
 import torch
 
-from ..recipes import Recipe
-from .base import Task
-from .ct_common import ct_task
-from .ct_lowdose import PAPER as PAPER_LOWDOSE, TV
+from patchnr.optim.recipes import Recipe
+from patchnr.tasks.base import Task
+from patchnr.tasks.ct_common import ct_task
+from patchnr.tasks.ct_lowdose import PAPER as PAPER_LOWDOSE, TV
 
 NAME = "ct-limited"
 
@@ -26,6 +26,6 @@ EPLL_LAM = 1200.0  # the ct-lowdose sweep's best λ of the 200-iteration recipe;
 
 def make_task(backend: str = "auto", device: str | torch.device = "cpu", geometry=None) -> Task:
     """The task with its ray transform on ``device``; LoDoPaB's limited-angle geometry unless given."""
-    from ..operators.ct import limited_angle_geometry
+    from patchnr.operators.ct.ray_transform import limited_angle_geometry
 
     return ct_task(NAME, geometry or limited_angle_geometry(), {"paper": PAPER, "fast": FAST}, TV, EPLL_LAM, backend, device)

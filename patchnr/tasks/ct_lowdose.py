@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import torch
 
-from ..recipes import Recipe
-from .base import Task, TVBaseline
-from .ct_common import ct_task
+from patchnr.optim.recipes import Recipe
+from patchnr.tasks.base import Task, TVBaseline
+from patchnr.tasks.ct_common import ct_task
 
 NAME = "ct-lowdose"
 
@@ -26,6 +26,6 @@ EPLL_LAM = 700.0
 
 def make_task(backend: str = "auto", device: str | torch.device = "cpu", geometry=None) -> Task:
     """The task with its ray transform on ``device`` (``backend``: see ``operators.ct``); LoDoPaB's geometry unless given."""
-    from ..operators.ct import lodopab_geometry
+    from patchnr.operators.ct.ray_transform import lodopab_geometry
 
     return ct_task(NAME, geometry or lodopab_geometry(), {"paper": PAPER, "fast": FAST}, TV, EPLL_LAM, backend, device)

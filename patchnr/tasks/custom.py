@@ -15,12 +15,12 @@ from typing import Callable
 
 from torch import nn
 
-from ..errors import ParameterError
-from ..measurement import Measurement
-from ..noise import GaussianNoise
-from ..operators.base import Operator, as_operator
-from . import ct_lowdose, sr_x4
-from .base import Task, unchanged_observation
+from patchnr.errors import ParameterError
+from patchnr.physics.measurement import Measurement
+from patchnr.physics.noise import GaussianNoise
+from patchnr.operators.base import Operator, as_operator
+from patchnr.tasks import ct_lowdose, sr_x4
+from patchnr.tasks.base import Task, unchanged_observation
 
 NAME = "custom"
 

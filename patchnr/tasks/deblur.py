@@ -14,11 +14,11 @@ import sys
 
 import torch
 
-from ..measurement import Measurement
-from ..noise import GaussianNoise
-from ..operators.blur import blur
-from ..recipes import Recipe
-from .base import Task, TVBaseline, settings_task
+from patchnr.physics.measurement import Measurement
+from patchnr.physics.noise import GaussianNoise
+from patchnr.operators.blur import blur
+from patchnr.optim.recipes import Recipe
+from patchnr.tasks.base import Task, TVBaseline, settings_task
 
 NAME = "deblur"
 NOISE_STD = 5 / 255

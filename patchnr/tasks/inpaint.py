@@ -16,13 +16,13 @@ import sys
 
 import torch
 
-from ..errors import ParameterError
-from ..known_pixels import KnownPixelsMeasurement
-from ..noise import GaussianNoise
-from ..operators.inpainting import Inpainting, check_missing, load_mask
-from ..recipes import Recipe
-from .base import Task, TVBaseline, settings_task
-from .deblur import EXAMPLE_FILE, GMM_FILE, PRIOR_FILE  # the lentils prior and example serve both tasks
+from patchnr.errors import ParameterError
+from patchnr.physics.known_pixels import KnownPixelsMeasurement
+from patchnr.physics.noise import GaussianNoise
+from patchnr.operators.inpainting import Inpainting, check_missing, load_mask
+from patchnr.optim.recipes import Recipe
+from patchnr.tasks.base import Task, TVBaseline, settings_task
+from patchnr.tasks.deblur import EXAMPLE_FILE, GMM_FILE, PRIOR_FILE  # the lentils prior and example serve both tasks
 
 NAME = "inpaint"
 NOISE_STD = 0.01

@@ -6,8 +6,8 @@ from dataclasses import replace
 
 from torch import nn
 
-from ..measurement import Measurement
-from .base import Task
+from patchnr.physics.measurement import Measurement
+from patchnr.tasks.base import Task
 
 
 def with_noise(task: Task, noise: nn.Module) -> Task:

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import torch
 
-from ..operators.zeroshot import zero_shot_x2
-from .base import Task, TVBaseline
-from .zero_shot_common import zero_shot_task
+from patchnr.operators.zeroshot import zero_shot_x2
+from patchnr.tasks.base import Task, TVBaseline
+from patchnr.tasks.zero_shot_common import zero_shot_task
 
 NAME = "sr-x2-zeroshot"
 # TV's λ (NLL units): the best mean SSIM of λ ∈ {1, 3.5, 10, 17, 30, 100} on the validation crops of

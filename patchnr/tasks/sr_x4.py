@@ -12,13 +12,13 @@ import sys
 
 import torch
 
-from ..errors import ParameterError
-from ..measurement import Measurement
-from ..noise import GaussianNoise
-from ..operators.bicubic import BicubicDownsample
-from ..operators.superres import superresolution_x4
-from ..recipes import Recipe
-from .base import Task, TVBaseline, settings_task
+from patchnr.errors import ParameterError
+from patchnr.physics.measurement import Measurement
+from patchnr.physics.noise import GaussianNoise
+from patchnr.operators.bicubic import BicubicDownsample
+from patchnr.operators.superres import superresolution_x4
+from patchnr.optim.recipes import Recipe
+from patchnr.tasks.base import Task, TVBaseline, settings_task
 
 NAME = "sr-x4"
 NOISE_STD = 0.01

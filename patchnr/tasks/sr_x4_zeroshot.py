@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import torch
 
-from ..operators.zeroshot import zero_shot_x4
-from .base import Task
-from .zero_shot_common import zero_shot_task
+from patchnr.operators.zeroshot import zero_shot_x4
+from patchnr.tasks.base import Task
+from patchnr.tasks.zero_shot_common import zero_shot_task
 
 NAME = "sr-x4-zeroshot"
 

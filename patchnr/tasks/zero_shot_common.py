@@ -17,13 +17,13 @@ from typing import Callable
 
 import torch
 
-from ..measurement import Measurement
-from ..noise import GaussianNoise
-from ..operators.zeroshot import PaddedDownsample
-from ..recipes import Recipe
-from ..zero_shot import train_on_observation
-from .base import Task, TVBaseline
-from .sr_x4 import NOISE_STD, TV, paper_lambda
+from patchnr.physics.measurement import Measurement
+from patchnr.physics.noise import GaussianNoise
+from patchnr.operators.zeroshot import PaddedDownsample
+from patchnr.optim.recipes import Recipe
+from patchnr.flows.zero_shot import train_on_observation
+from patchnr.tasks.base import Task, TVBaseline
+from patchnr.tasks.sr_x4 import NOISE_STD, TV, paper_lambda
 
 ZERO_SHOT_LAMBDA = paper_lambda(0.25)  # the reference's 0.25 for Σ (A x − y)², σ = 0.01
 

@@ -1,0 +1,271 @@
+"""CT data on the LoDoPaB-CT scale: HU conversion, resizing, low-dose simulation and real slices.
+
+LoDoPaB images are μ/μ_max in [0, 1] (μ in 1/m; μ_max = 81.35858 1/m, the attenuation of HU 3071),
+362×362 pixels on a 26 cm field of view; observations are post-log sinograms
+y = −log(counts/N0)/μ_max of Poisson counts with N0 = 4096 photons per detector bin.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from patchnr.errors import PatchNRError
+from patchnr.physics.noise import LODOPAB_MU_MAX, LODOPAB_PHOTONS, PoissonNoise
+
+HU_RANGE = (-1024.0, 3071.0)
+MU_WATER = 20.0  # 1/m
+MU_AIR = 0.02  # 1/m
+LODOPAB_SIZE = 362
+
+# CT slices bundled with pydicom / pydicom-data (MIT): file name → frames used
+PYDICOM_CT_FILES = {
+    "693_UNCR.dcm": None,  # head
+    "explicit_VR-UN.dcm": None,  # abdomen (JPEG 2000)
+    "bad_sequence.dcm": None,  # neck (JPEG lossless: needs pylibjpeg + pylibjpeg-libjpeg)
+    "eCT_Supplemental.dcm": (0, 1),  # brain, two frames
+    "CT_small.dcm": None,  # 128×128
+    "J2K_pixelrep_mismatch.dcm": None,  # head (JPEG 2000)
+}
+
+
+def hu_to_lodopab(hu: np.ndarray) -> np.ndarray:
+    """Hounsfield units → LoDoPaB's μ/μ_max (float32 in [0, 1]), as LoDoPaB-CT was made.
+
+    HU are clipped to [−1024, 3071]; μ = 20 + HU·(20 − 0.02)/1000 [1/m]; the result μ/μ_max is
+    clipped to [0, 1]. Air (HU −1024) gives μ ≈ −0.46 1/m before the clip, so it maps to 0;
+    water (HU 0) maps to 20/81.35858 ≈ 0.246; HU 3071 maps to 1.
+    """
+    clipped = np.clip(np.asarray(hu, dtype=np.float64), *HU_RANGE)
+    mu = MU_WATER + clipped * (MU_WATER - MU_AIR) / 1000.0
+    return np.clip(mu / LODOPAB_MU_MAX, 0.0, 1.0).astype(np.float32)
+
+
+def resize_slice(image: np.ndarray, size: int = LODOPAB_SIZE) -> np.ndarray:
+    """A 2-D slice resampled to size×size (bilinear, Gaussian anti-aliasing), float32.
+
+    Physical assumption: the slice's whole (square) field of view becomes LoDoPaB's 26 cm one,
+    whatever the scanner's pixel spacing, so anatomy is rescaled by 26 cm / (original field of view).
+    A non-square slice is first padded to a square with its minimum value (background).
+    """
+    from skimage.transform import resize
+
+    image = np.asarray(image, dtype=np.float32)
+    if image.ndim != 2:
+        raise PatchNRError(f"expected a 2-D slice, got shape {image.shape}")
+    height, width = image.shape
+    side = max(height, width)
+    top, left = (side - height) // 2, (side - width) // 2
+    padded = np.pad(image, ((top, side - height - top), (left, side - width - left)), constant_values=image.min())
+    resized = resize(padded, (size, size), order=1, anti_aliasing=side > size, preserve_range=True)
+    return resized.astype(np.float32)
+
+
+def hu_to_lodopab_slice(hu: np.ndarray, size: int = LODOPAB_SIZE) -> np.ndarray:
+    """A HU slice → a size×size LoDoPaB-scale image in [0, 1] (``hu_to_lodopab`` then ``resize_slice``)."""
+    return np.clip(resize_slice(hu_to_lodopab(hu), size), 0.0, 1.0)
+
+
+@lru_cache(maxsize=4)
+def _sized_ray_transform(geometry, size: int, device: str):
+    """ODL's ASTRA ray transform of ``geometry`` on size×size pixels: same field of view, angles and detectors."""
+    from dataclasses import replace
+
+    from patchnr.operators.ct.ray_transform import RayTransform
+
+    resized = replace(geometry, size=size)
+    return RayTransform(resized, backend="astra_cuda" if device.startswith("cuda") else "astra_cpu", device=device)
+
+
+def _fine_ray_transform(geometry, factor: int, device: str):
+    """A ray transform with ``factor``× the pixels per side and the same field of view, angles and detectors."""
+    return _sized_ray_transform(geometry, geometry.size * factor, device)
+
+
+def clean_sinogram(image: torch.Tensor, ray_transform, upsample: int = 1) -> torch.Tensor:
+    """Noise-free line integrals of ``image`` in ``ray_transform``'s geometry: B×1×A×D, float32.
+
+    Args:
+        image: B×1×h×w in LoDoPaB units (μ/μ_max). h = H (the ray transform's size) projects with
+            ``ray_transform`` itself (an inverse crime for reconstructions with the same operator);
+            h = k·H with an integer k > 1 projects the finer image on a geometry with k× the pixels
+            and the same field of view, angles and detectors (ODL's ASTRA, as LoDoPaB did on 1000²).
+        ray_transform: an ``operators.ct.RayTransform`` fixing the measurement geometry.
+        upsample: interpolate the image bilinearly by this factor first (then project on the finer grid).
+    """
+    if upsample > 1:
+        image = F.interpolate(image, scale_factor=upsample, mode="bilinear", align_corners=False)
+    size = ray_transform.input_shape[0]
+    factor, remainder = divmod(image.shape[-1], size)
+    if remainder or factor < 1 or image.shape[-2] != image.shape[-1]:
+        raise PatchNRError(f"image of shape {tuple(image.shape)} is not a multiple of the geometry's {size}×{size}")
+    operator = ray_transform if factor == 1 else _fine_ray_transform(ray_transform.geometry, factor, str(image.device))
+    with torch.no_grad():
+        return operator(image.float())
+
+
+def simulate_lowdose(
+    image: torch.Tensor,
+    ray_transform,
+    photons: float = LODOPAB_PHOTONS,
+    mu_max: float = LODOPAB_MU_MAX,
+    seed: int = 0,
+    upsample: int = 1,
+) -> torch.Tensor:
+    """A LoDoPaB-style noisy post-log sinogram of ``image``: B×1×A×D, float32.
+
+    ``clean_sinogram`` (its ``image``, ``ray_transform`` and ``upsample``), then
+    ``PoissonNoise(photons, mu_max).simulate`` with ``seed``: counts ~ Poisson(photons ·
+    exp(−mu_max · A x)), zero counts → 0.1, y = −log(counts/photons)/mu_max. The ``ct-lowdose``
+    task simulates with ``upsample=2`` (no inverse crime); this function's default is 1.
+    """
+    return PoissonNoise(photons, mu_max).simulate(clean_sinogram(image, ray_transform, upsample), seed)
+
+
+# --- LoDoPaB-CT's own recipe (its create_dataset.py) ---------------------------------------------
+
+LODOPAB_NATIVE_SIZE = 512  # LIDC-IDRI slices: 512×512
+LODOPAB_CROP = 75  # pixels cut on every side: the central 362² of 512², the largest square in the centred circle
+LODOPAB_SIMULATION_SIZE = 1000  # observations are projected from the ground truth upsampled to 1000²
+
+
+def lodopab_slice(native_hu: np.ndarray, seed: int | None = 0) -> np.ndarray:
+    """A native 512×512 HU slice → a LoDoPaB ground truth: 362×362 float32 μ/μ_max in [0, 1].
+
+    As LoDoPaB-CT made its images: the central crop ``[75:-75, 75:-75]`` (native pixels, no
+    resampling), transposed, plus U(0, 1) HU noise that undoes the integer quantisation (drawn by
+    ``numpy.random.default_rng(seed)``; ``None`` draws fresh entropy), then ``hu_to_lodopab``.
+    A slice that is not 512×512 raises ``PatchNRError`` (its pixels would not be LoDoPaB's size).
+    """
+    native = np.asarray(native_hu, dtype=np.float64)
+    if native.shape != (LODOPAB_NATIVE_SIZE, LODOPAB_NATIVE_SIZE):
+        raise PatchNRError(f"a LoDoPaB slice is cut from a 512×512 native slice, got shape {native.shape}")
+    crop = native[LODOPAB_CROP:-LODOPAB_CROP, LODOPAB_CROP:-LODOPAB_CROP].T
+    noisy = crop + np.random.default_rng(seed).uniform(0.0, 1.0, size=crop.shape)
+    return hu_to_lodopab(noisy)
+
+
+def read_native_slice(path: str | Path) -> np.ndarray:
+    """A 2-D HU slice from a DICOM file (slope and intercept applied) or a .npy array (taken as HU), float32."""
+    path = Path(path)
+    if not path.is_file():
+        raise PatchNRError(f"{path}: no such file")
+    if path.suffix.lower() == ".npy":
+        hu = np.load(path, allow_pickle=False).astype(np.float32)
+    else:
+        try:
+            hu = read_dicom_hu(path)
+        except Exception as error:  # pydicom raises many kinds on a file that is not DICOM
+            raise PatchNRError(f"{path}: not a readable DICOM file ({type(error).__name__})") from None
+    hu = np.squeeze(hu)
+    if hu.ndim != 2:
+        raise PatchNRError(f"{path}: expected one 2-D slice, got shape {hu.shape}")
+    return hu
+
+
+def lodopab_clean_sinogram(image: torch.Tensor, geometry, size: int = LODOPAB_SIMULATION_SIZE) -> torch.Tensor:
+    """LoDoPaB's noise-free line integrals of a B×1×H×W ground truth (μ/μ_max): B×1×A×D, float32.
+
+    Each image is upsampled to size×size with ``skimage.transform.resize(order=1)`` (bilinear, mode
+    'reflect', no anti-aliasing: the call LoDoPaB's create_dataset.py makes, so edge pixels match it)
+    and projected by ODL's ASTRA ray transform of ``geometry`` (an ``operators.ct.CTGeometry``, the
+    one reconstructions use) on size×size pixels: same field of view, angles and detectors;
+    'astra_cpu', or 'astra_cuda' for a CUDA image. No system matrix is built or loaded.
+    """
+    from skimage.transform import resize
+
+    if image.ndim != 4 or image.shape[1] != 1:
+        raise PatchNRError(f"expected a B×1×H×W image, got shape {tuple(image.shape)}")
+    fine = np.stack([resize(picture, (size, size), order=1, mode="reflect", anti_aliasing=False, preserve_range=True)
+                     for picture in image[:, 0].detach().cpu().double().numpy()])
+    operator = _sized_ray_transform(geometry, size, str(image.device))
+    with torch.no_grad():  # the operator silences ODL's warning about astra_cpu's speed
+        return operator(torch.from_numpy(fine[:, None]).float().to(image.device))
+
+
+def simulate_lodopab(image: torch.Tensor, geometry, seed: int = 0, photons: float = LODOPAB_PHOTONS,
+                     size: int = LODOPAB_SIMULATION_SIZE) -> torch.Tensor:
+    """An observation made as LoDoPaB-CT made its own: B×1×A×D post-log sinogram (units of μ_max·m).
+
+    ``lodopab_clean_sinogram`` (bilinear upsample to size×size, ASTRA projection), then
+    ``PoissonNoise(photons)`` with ``seed``: counts ~ Poisson(photons·exp(−μ_max·A x)), zero counts
+    → 0.1, y = −log(counts/photons)/μ_max. A limited-angle geometry gives its kept rows of the full scan.
+    """
+    return PoissonNoise(photons, LODOPAB_MU_MAX).simulate(lodopab_clean_sinogram(image, geometry, size), seed)
+
+
+def _rescale(dataset) -> tuple[float, float]:
+    """(slope, intercept) of a DICOM dataset, also from an enhanced multi-frame's shared groups."""
+    if "RescaleSlope" in dataset:
+        return float(dataset.RescaleSlope), float(dataset.RescaleIntercept)
+    try:
+        item = dataset.SharedFunctionalGroupsSequence[0].PixelValueTransformationSequence[0]
+        return float(item.RescaleSlope), float(item.RescaleIntercept)
+    except (AttributeError, IndexError):
+        return 1.0, 0.0
+
+
+def read_dicom_hu(path: str | Path) -> np.ndarray:
+    """HU = pixel_array · RescaleSlope + RescaleIntercept, float32, 2-D (one frame) or F×H×W."""
+    import pydicom
+
+    dataset = pydicom.dcmread(path)
+    slope, intercept = _rescale(dataset)
+    return (dataset.pixel_array.astype(np.float32) * slope + intercept).astype(np.float32)
+
+
+def pydicom_slices() -> dict[str, np.ndarray]:
+    """The MIT-licensed CT slices of pydicom / pydicom-data: name → HU slice (float32, 2-D).
+
+    Multi-frame files give one entry per frame ('eCT_Supplemental.dcm#0', …). Files that fail to
+    load (a missing decoder plugin, say) are skipped.
+    """
+    from pydicom.data import get_testdata_file
+
+    slices: dict[str, np.ndarray] = {}
+    for name, frames in PYDICOM_CT_FILES.items():
+        try:
+            hu = read_dicom_hu(get_testdata_file(name, download=False))
+        except Exception:  # missing file or decoder: skip it
+            continue
+        if frames is None:
+            slices[name] = hu
+        else:
+            slices.update({f"{name}#{frame}": hu[frame] for frame in frames})
+    return slices
+
+
+def cranium_slices(path: str | Path, indices) -> dict[int, np.ndarray]:
+    """Axial slices of the cranium volume (``hu``: int16, 108×256×256): index → HU slice (float32)."""
+    path = Path(path)
+    if not path.is_file():
+        raise PatchNRError(f"{path}: no such file")
+    with np.load(path, allow_pickle=False) as archive:
+        volume = archive["hu"]
+    indices = [int(i) for i in indices]
+    if any(not 0 <= i < volume.shape[0] for i in indices):
+        raise PatchNRError(f"cranium slice indices {indices} outside [0, {volume.shape[0]})")
+    return {i: volume[i].astype(np.float32) for i in indices}
+
+
+__all__ = [
+    "hu_to_lodopab",
+    "resize_slice",
+    "hu_to_lodopab_slice",
+    "clean_sinogram",
+    "simulate_lowdose",
+    "lodopab_slice",
+    "read_native_slice",
+    "lodopab_clean_sinogram",
+    "simulate_lodopab",
+    "read_dicom_hu",
+    "pydicom_slices",
+    "cranium_slices",
+    "PYDICOM_CT_FILES",
+    "LODOPAB_PHOTONS",
+    "LODOPAB_MU_MAX",
+]

@@ -1,0 +1,5 @@
+import sys
+
+from patchnr.cli.main import main
+
+sys.exit(main())
