@@ -76,3 +76,34 @@ def image_shape(text: str) -> tuple[int, int]:
     if not (1 <= height <= MAX_COUNT and 1 <= width <= MAX_COUNT):
         raise argparse.ArgumentTypeError(f"expected H,W (two positive integers), got {text!r}")
     return height, width
+
+
+class DefaultsFormatter(argparse.HelpFormatter):
+    """Appends '(default: X)' to an option's help where X says something (not None or False) and the
+    help does not state its default already."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        silent = action.default is None or action.default is False or action.default == argparse.SUPPRESS
+        if silent or "default" in text or not action.option_strings:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (exit 2) instead of usage dumps; help shows the defaults."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", DefaultsFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def require_suffix(path, suffix: str, option: str) -> None:
+    """A ``PatchNRError`` unless ``path`` (when given) ends in ``suffix``."""
+    from patchnr.errors import PatchNRError
+
+    if path is not None and path.suffix.lower() != suffix:
+        raise PatchNRError(f"{option} must end in {suffix}, got {path}")

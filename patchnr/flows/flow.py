@@ -27,6 +27,10 @@ class FlowConfig:
     hidden_width: int = 512
     clamp: float = 1.6
 
+    @staticmethod
+    def paper() -> "FlowConfig":
+        return FlowConfig(hidden_width=512)
+
     @property
     def dimension(self) -> int:
         return self.channels * self.patch_size**2

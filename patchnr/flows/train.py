@@ -108,31 +108,33 @@ def _optimise(flow, optimizer, pool, generator, val_patches, config: TrainConfig
     bar = _ProgressBar(config, start, seconds_before, enabled=progress)
     running, started = None, time.perf_counter() - seconds_before
     fraction = config.progress(start, seconds_before)
-    for step in range(start, config.steps):
-        optimizer.param_groups[0]["lr"] = config.lr * config.lr_factor(fraction)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
-            loss = flow.nll(pool.sample(config.batch_size, generator)).mean()
-        if not torch.isfinite(loss):
-            raise PatchNRError(f"training diverged at step {step} (loss {loss.item()}); lower --lr")
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
-        done, seconds = step + 1, time.perf_counter() - started
-        fraction = config.progress(done, seconds)  # also sets the next step's lr
-        last = done == config.steps or fraction >= 1.0
-        bar.advance(fraction)
-        if val_patches is not None and (done % config.validate_every == 0 or last):
-            val = validation_nll(flow, val_patches)
-            log.write(step=done, train_nll=running, val_nll=val)
-            bar.show(loss=f"{running:.3f}", val=f"{val:.3f}")
-        elif done % 50 == 0:
-            bar.show(loss=f"{running:.3f}")
-        if checkpoint is not None and (done % config.checkpoint_every == 0 or last):
-            _save(checkpoint, flow, optimizer, generator, done, config, running, seconds)
-        if last:
-            break
-    bar.close()
+    try:  # the bar ends before any error is printed
+        for step in range(start, config.steps):
+            optimizer.param_groups[0]["lr"] = config.lr * config.lr_factor(fraction)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
+                loss = flow.nll(pool.sample(config.batch_size, generator)).mean()
+            if not torch.isfinite(loss):
+                raise PatchNRError(f"training diverged at step {step} (loss {loss.item()}); lower the learning rate")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
+            done, seconds = step + 1, time.perf_counter() - started
+            fraction = config.progress(done, seconds)  # also sets the next step's lr
+            last = done == config.steps or fraction >= 1.0
+            bar.advance(fraction)
+            if val_patches is not None and (done % config.validate_every == 0 or last):
+                val = validation_nll(flow, val_patches)
+                log.write(step=done, train_nll=running, val_nll=val)
+                bar.show(loss=f"{running:.3f}", val=f"{val:.3f}")
+            elif done % 50 == 0:
+                bar.show(loss=f"{running:.3f}")
+            if checkpoint is not None and (done % config.checkpoint_every == 0 or last):
+                _save(checkpoint, flow, optimizer, generator, done, config, running, seconds)
+            if last:
+                break
+    finally:
+        bar.close()
 
 
 class _ProgressBar:

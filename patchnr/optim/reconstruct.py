@@ -8,7 +8,8 @@ from torch import nn
 from patchnr.physics.measurement import Measurement
 from patchnr.optim.objective import Objective
 from patchnr.operators.base import initial_guess
-from patchnr.optim import Adam, LBFGS, Reconstruction, default_callbacks
+from patchnr.optim import Reconstruction, default_callbacks
+from patchnr.protocols import Solver
 
 
 def reconstruct(
@@ -16,7 +17,7 @@ def reconstruct(
     observation: torch.Tensor,
     prior: nn.Module,
     lam: float,
-    solver: Adam | LBFGS,
+    solver: Solver,
     init: torch.Tensor | None = None,
     ground_truth: torch.Tensor | None = None,
     ordered_subsets: bool = False,

@@ -41,3 +41,21 @@ def restated_noise(noise: nn.Module, sigma: float | None = None, photons: float 
             raise ValueError("σ states Gaussian noise, but this problem's noise is Poisson (state the photon count instead)")
         return PoissonNoise(photons, noise.mu_max) if photons is not None else noise
     raise ValueError(f"cannot restate the level of a {type(noise).__name__}")
+
+
+def parse_noise(spec: str) -> nn.Module | None:
+    """A noise model from its text: 'gaussian:SIGMA', 'poisson:PHOTONS' or 'poisson:PHOTONS:MU_MAX';
+    a bare 'gaussian' (σ unstated, to be estimated from the observation) gives ``None``.
+    Anything else raises ``ValueError``."""
+    kind, _, rest = spec.partition(":")
+    if kind == "gaussian" and not rest:
+        return None
+    try:
+        values = [float(part) for part in rest.split(":")] if rest else []
+    except ValueError as error:
+        raise ValueError(f"{spec!r}: {error}") from None
+    if kind == "gaussian" and len(values) == 1:
+        return GaussianNoise(values[0])
+    if kind == "poisson" and len(values) in (1, 2):
+        return PoissonNoise(*values)
+    raise ValueError(f"expected gaussian[:SIGMA] or poisson:PHOTONS[:MU_MAX], got {spec!r}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -85,6 +85,10 @@ class Task:
     @cached_property
     def measurement(self) -> Measurement:
         return self.build_measurement()
+
+    def with_noise(self, noise: torch.nn.Module) -> "Task":
+        """This task with another noise model (simulation and data term); λ stays in units of its NLL."""
+        return replace(self, build_measurement=lambda: self.measurement.with_noise(noise))
 
     @property
     def operator(self):
