@@ -44,7 +44,8 @@ def test_lam_auto_with_a_custom_operator(custom_case, tiny_weights, capsys):
 
 def test_bare_gaussian_noise_estimates_sigma(custom_case, tiny_weights, capsys):
     code = run_cli(*custom_args(custom_case, tiny_weights, "--noise", "gaussian", "--lam", "auto"))
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out + captured.err
     assert code == 0
     sigma = float(out.split("wavelet coefficients): ")[1].split()[0])
     assert 0.01 < sigma < 0.04  # the true σ is 0.02; image structure biases the estimate upwards
