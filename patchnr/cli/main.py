@@ -132,12 +132,11 @@ def _add_problem_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_benchmark(parser: argparse.ArgumentParser) -> None:
-    from patchnr.benchmark.runner import TASK_METHODS
+    from patchnr.benchmark.methods import methods_help
 
-    methods = "; ".join(f"{task}: {','.join(names)}" for task, names in TASK_METHODS.items())
-    parser.add_argument("--task", required=True, help=f"one of {', '.join(TASK_METHODS)}")
+    parser.add_argument("--task", required=True, help=f"one of {', '.join(TASK_NAMES)}")
     parser.add_argument("--images", nargs="+", type=Path, required=True, help="ground-truth images (files or folders)")
-    parser.add_argument("--methods", required=True, help=f"comma list ({methods})")
+    parser.add_argument("--methods", required=True, help=f"comma list ({methods_help()})")
     parser.add_argument("--out", type=Path, required=True, help="results folder (cases.csv, summary.md/csv, figures, config.json)")
     parser.add_argument("--seed", type=seed, default=0, help="base seed; each image's noise seed derives from it and the file name")
     parser.add_argument("--scheduler", default="local", help="'local' (in-process Dask threads) or tcp://host:port")
@@ -153,7 +152,7 @@ def _add_benchmark(parser: argparse.ArgumentParser) -> None:
 
 
 def _benchmark(args: argparse.Namespace) -> None:
-    from patchnr.benchmark.runner import BenchmarkConfig, run_benchmark
+    from patchnr.benchmark import BenchmarkConfig, run_benchmark
 
     config = BenchmarkConfig(
         task=args.task, images=args.images, methods=[m.strip() for m in args.methods.split(",") if m.strip()], out=args.out,
