@@ -107,7 +107,7 @@ def measure(spec: dict) -> dict:
 
     import torch
 
-    from patchnr.benchmark.runner import case_seed
+    from patchnr.benchmark.cases import case_seed
     from patchnr.flows.checkpoint import load_flow
     from patchnr.metrics import psnr, ssim
     from patchnr.optim.recipes import Recipe
@@ -176,7 +176,7 @@ def _spec(args, image: Path, recipe, size: int | None = None) -> dict:
 
 
 def _log(name: str, task: str, columns):
-    from patchnr.benchmark.runner import CaseLog
+    from patchnr.benchmark.records import CaseLog
 
     log = CaseLog(RESULTS / "speed" / f"{name}_{task}.csv", columns)
     log.path.parent.mkdir(parents=True, exist_ok=True)
@@ -305,7 +305,7 @@ def _images(args) -> list[Path]:
 
 def _read(path: Path) -> list[dict]:
     """The complete rows of a CSV written by ``CaseLog`` (none if it does not exist)."""
-    from patchnr.benchmark.runner import CaseLog
+    from patchnr.benchmark.records import CaseLog
 
     return CaseLog(path).rows()
 

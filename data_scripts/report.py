@@ -18,7 +18,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from patchnr.benchmark.runner import LABELS, CaseLog, summarise, summary_markdown
+from patchnr.benchmark.methods import METHODS
+from patchnr.benchmark.records import CaseLog
+from patchnr.benchmark.report import summarise, summary_markdown
 from patchnr.io.images import atomic_path
 
 
@@ -35,7 +37,7 @@ def paired_gain(table: dict[str, dict[str, dict]], method: str, other: str) -> s
     """One line: mean ± std (min, max) of the per-image PSNR gain of ``method`` over ``other``, and SSIM wins."""
     gains, ssim_gains = (np.array([float(entry[method][key]) - float(entry[other][key]) for entry in table.values()])
                          for key in ("psnr", "ssim"))
-    return (f"- {LABELS[method]} over {LABELS[other]}: {gains.mean():+.2f} ± {gains.std():.2f} dB (min {gains.min():+.2f}, "
+    return (f"- {METHODS[method].label} over {METHODS[other].label}: {gains.mean():+.2f} ± {gains.std():.2f} dB (min {gains.min():+.2f}, "
             f"max {gains.max():+.2f}); higher PSNR on {int((gains > 0).sum())} and higher SSIM on {int((ssim_gains > 0).sum())} "
             f"of {len(gains)} images.")
 

@@ -3,7 +3,7 @@
     python data_scripts/sweep_lambda.py --task sr-x4 --method tv --lams 3e-4,1e-3,3e-3 --eps 1e-3,1e-2
     python data_scripts/sweep_lambda.py --task sr-x4 --method epll --lams 0.05,0.15,0.5
 
-Each (λ[, ε], image) is one benchmark case (``patchnr.benchmark.runner.run_case``: same simulation seeds,
+Each (λ[, ε], image) is one benchmark case (``patchnr.benchmark.cases.run_case``: same simulation seeds,
 solver and metrics as ``patchnr benchmark``). Writes results/lambda_sweep_<task>_<method>.csv (one
 row per case) and .md (mean PSNR/SSIM per setting, best by mean PSNR), rewritten after every setting.
 λ is in units of the task's data term (its noise model's NLL). The chosen values go into the task
@@ -21,7 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from patchnr.benchmark.runner import Case, cached_task, case_seed, image_files, run_case
+from patchnr.benchmark.cache import cached_task
+from patchnr.benchmark.cases import Case, case_seed, run_case
+from patchnr.benchmark.runner import image_files
 from patchnr.io.images import atomic_path, load_image
 from patchnr.priors.gmm import load_gmm
 from patchnr.tasks import bundled_file
@@ -93,7 +95,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     files = image_files(args.images or VALIDATION[args.task])[: args.limit]
     images = {path.name: load_image(path) for path in files}
-    assets = {"gmm": load_gmm(bundled_file(cached_task(args.task).gmm_file))} if args.method == "epll" else {}
+    assets = {"epll": load_gmm(bundled_file(cached_task(args.task).gmm_file))} if args.method == "epll" else {}
     command = "python data_scripts/sweep_lambda.py " + " ".join(sys.argv[1:] if argv is None else argv)
     rows = previous_rows(args) if args.extend else []
     seen = {(r["lam"], r["eps"], r["image"]) for r in rows}

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from patchnr.priors.gmm import GMMSettings, fit_gmm, save_gmm
-from patchnr.benchmark.runner import CASE_COLUMNS, CaseLog, case_seed
+from patchnr.benchmark.cases import case_seed
+from patchnr.benchmark.records import CASE_COLUMNS, CaseLog
 from patchnr.cli.main import main
 from tests.conftest import texture
 
@@ -150,7 +151,7 @@ def test_bad_inputs_exit_2_with_one_line(case, finished, tmp_path, capsys):
 
 def test_case_keys_never_collide_across_tasks_or_submissions():
     """Two clients on one cluster (say ct-lowdose and ct-limited) must not share futures."""
-    from patchnr.benchmark.runner import Case, case_key
+    from patchnr.benchmark.cases import Case, case_key
 
     lowdose = Case("ct-lowdose", "slice.npy", "patchnr", 7, {})
     limited = Case("ct-limited", "slice.npy", "patchnr", 7, {})
@@ -163,7 +164,7 @@ def test_worker_cache_keeps_only_the_last_task_and_flow(monkeypatch, tiny_flow):
     """A case of another task drops the old operator before the new one is built; flows likewise."""
     import weakref
 
-    from patchnr.benchmark import runner as benchmark
+    from patchnr.benchmark import cache as benchmark
 
     class FakeTask:
         def __init__(self, name: str):
@@ -189,10 +190,10 @@ def test_worker_cache_keeps_only_the_last_task_and_flow(monkeypatch, tiny_flow):
     assert builds == ["ct-lowdose", "ct-limited", "ct-lowdose"]
 
     asset = {"config": tiny_flow.config.to_dict(), "state_dict": tiny_flow.state_dict()}
-    first = benchmark._cached_flow({**asset, "sha256": "a"})
-    assert benchmark._cached_flow({**asset, "sha256": "a"}) is first
-    second = benchmark._cached_flow({**asset, "sha256": "b"})
-    assert second is not first and benchmark._cached_flow({**asset, "sha256": "a"}) is not first
+    first = benchmark.cached_flow({**asset, "sha256": "a"})
+    assert benchmark.cached_flow({**asset, "sha256": "a"}) is first
+    second = benchmark.cached_flow({**asset, "sha256": "b"})
+    assert second is not first and benchmark.cached_flow({**asset, "sha256": "a"}) is not first
     assert benchmark.cached_task("ct-lowdose").name == "ct-lowdose" and len(builds) == 3  # flows leave the task alone
 
 
@@ -201,7 +202,7 @@ def test_epll_uses_the_bundled_mixture_by_default(tmp_path, task):
     """No fitting and no ../shared at run time: the task's mixture ships with the package."""
     import json
 
-    from patchnr.benchmark.runner import file_sha256
+    from patchnr.benchmark.methods import file_sha256
     from patchnr.priors.gmm import load_gmm
     from patchnr.tasks import bundled_file, get_task
 

@@ -9,12 +9,12 @@ from patchnr.cli.arguments import non_negative_int, positive_int, seed
 
 
 def add_benchmark(parser: argparse.ArgumentParser) -> None:
-    from patchnr.benchmark.runner import TASK_METHODS
+    from patchnr.benchmark.methods import methods_help
+    from patchnr.tasks import TASK_NAMES
 
-    methods = "; ".join(f"{task}: {','.join(names)}" for task, names in TASK_METHODS.items())
-    parser.add_argument("--task", required=True, help=f"one of {', '.join(TASK_METHODS)}")
+    parser.add_argument("--task", required=True, help=f"one of {', '.join(TASK_NAMES)}")
     parser.add_argument("--images", nargs="+", type=Path, required=True, help="ground-truth images (files or folders)")
-    parser.add_argument("--methods", required=True, help=f"comma list ({methods})")
+    parser.add_argument("--methods", required=True, help=f"comma list ({methods_help()})")
     parser.add_argument("--out", type=Path, required=True, help="results folder (cases.csv, summary.md/csv, figures, config.json)")
     parser.add_argument("--seed", type=seed, default=0, help="base seed; each image's noise seed derives from it and the file name")
     parser.add_argument("--scheduler", default="local", help="'local' (in-process Dask threads) or tcp://host:port")
@@ -30,7 +30,7 @@ def add_benchmark(parser: argparse.ArgumentParser) -> None:
 
 
 def run_benchmark(args: argparse.Namespace) -> None:
-    from patchnr.benchmark.runner import BenchmarkConfig, run_benchmark as run
+    from patchnr.benchmark import BenchmarkConfig, run_benchmark as run
 
     config = BenchmarkConfig(
         task=args.task, images=args.images, methods=[m.strip() for m in args.methods.split(",") if m.strip()], out=args.out,
