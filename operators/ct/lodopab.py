@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from patchnr.errors import PatchNRError
+from patchnr.extras import require
 from patchnr.physics.noise import LODOPAB_MU_MAX, LODOPAB_PHOTONS, PoissonNoise
 
 HU_RANGE = (-1024.0, 3071.0)
@@ -157,6 +158,7 @@ def read_native_slice(path: str | Path) -> np.ndarray:
     if path.suffix.lower() == ".npy":
         hu = np.load(path, allow_pickle=False).astype(np.float32)
     else:
+        require("pydicom")  # a missing extra is named, not reported as an unreadable file
         try:
             hu = read_dicom_hu(path)
         except Exception as error:  # pydicom raises many kinds on a file that is not DICOM
@@ -210,9 +212,11 @@ def _rescale(dataset) -> tuple[float, float]:
 
 
 def read_dicom_hu(path: str | Path) -> np.ndarray:
-    """HU = pixel_array · RescaleSlope + RescaleIntercept, float32, 2-D (one frame) or F×H×W."""
-    import pydicom
+    """HU = pixel_array · RescaleSlope + RescaleIntercept, float32, 2-D (one frame) or F×H×W.
 
+    Needs pydicom (the ``patchnr[data]`` extra); without it a one-line ``PatchNRError`` names the extra.
+    """
+    pydicom = require("pydicom")
     dataset = pydicom.dcmread(path)
     slope, intercept = _rescale(dataset)
     return (dataset.pixel_array.astype(np.float32) * slope + intercept).astype(np.float32)
@@ -222,9 +226,9 @@ def pydicom_slices() -> dict[str, np.ndarray]:
     """The MIT-licensed CT slices of pydicom / pydicom-data: name → HU slice (float32, 2-D).
 
     Multi-frame files give one entry per frame ('eCT_Supplemental.dcm#0', …). Files that fail to
-    load (a missing decoder plugin, say) are skipped.
+    load (a missing decoder plugin, say) are skipped. Needs the ``patchnr[data]`` extra.
     """
-    from pydicom.data import get_testdata_file
+    get_testdata_file = require("pydicom.data").get_testdata_file
 
     slices: dict[str, np.ndarray] = {}
     for name, frames in PYDICOM_CT_FILES.items():

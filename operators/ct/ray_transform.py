@@ -11,7 +11,8 @@ Backends:
 - ``'sparse'``: ASTRA's 'linear' system matrix, taken from the projector ODL itself sets up for the
   geometry, as torch CSR tensors (float32 values, int32 indices) for A and Aᵀ, stored as
   ``ANGLE_BLOCKS`` interleaved angle blocks so that ``measurement_blocks`` (ordered subsets) costs
-  no extra memory; works on any device. Built once per geometry and cached on disk (``cache_dir``).
+  no extra memory; works on any device. Built once per geometry and cached on disk (``cache_dir``);
+  processes that need a matrix at the same time build it once (the cache lock).
 - ``'astra_cpu'`` / ``'astra_cuda'``: ODL's RayTransform with that implementation, one image at a time
   through NumPy (CUDA only with a GPU and an ASTRA build that sees it), so data leave the device.
 - ``'auto'``: ``'sparse'`` on every device: on a GPU the CSR products keep image, sinogram and
@@ -25,7 +26,7 @@ import json
 import os
 import warnings
 from dataclasses import asdict, dataclass, replace
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from functools import cached_property, partial
 from pathlib import Path
 from typing import Callable, Iterator
@@ -35,6 +36,7 @@ import torch
 
 from patchnr.errors import PatchNRError
 from patchnr.io.images import atomic_path
+from patchnr.io.locks import LockBusy, exclusive_lock
 from patchnr.operators.base import Operator, Shape
 
 FBP_FILTER = "Hann"
@@ -43,6 +45,7 @@ ASTRA_PROJECTOR = "linear"  # ODL's default ASTRA projector for 2-D parallel bea
 BACKENDS = ("auto", "sparse", "astra_cpu", "astra_cuda")
 _CACHE_FORMAT = 2  # 2: the matrix stored as interleaved angle blocks
 ANGLE_BLOCKS = 10  # the sparse backend's measurement blocks (ordered subsets); fewer with fewer angles
+CACHE_LOCK_TIMEOUT = 3600.0  # seconds a process waits for another one building the same matrix
 _BUILD_CHUNK_NONZEROS = 2**24  # rows of the system matrix are built in angle chunks of about this many entries
 
 Tensor = torch.Tensor
@@ -191,6 +194,11 @@ def matrix_cache_path(geometry: CTGeometry) -> Path:
     return cache_dir() / f"ct_matrix_{geometry.key()}.npz"
 
 
+def matrix_lock_path(geometry: CTGeometry) -> Path:
+    """The lock file held while the system matrix of ``geometry`` is checked, built and cached (removed after)."""
+    return cache_dir() / f"ct_matrix_{geometry.key()}.lock"
+
+
 @dataclass
 class CSRArrays:
     """A CSR matrix as NumPy arrays: ``indptr`` (rows+1, int32), ``indices`` (nnz, int32), ``data`` (nnz, float32)."""
@@ -335,18 +343,44 @@ def split_angle_blocks(matrix: CSRArrays, num_angles: int, num_detectors: int) -
 
 def load_system_blocks(geometry: CTGeometry) -> list[tuple[CSRArrays, CSRArrays]]:
     """(A_j, A_jᵀ) per angle block of ``geometry`` from the cache, building and caching them when missing
-    or corrupt. The transposes are cached too (LoDoPaB: 2 × 1.8 GB): reading is faster than transposing."""
+    or corrupt. The transposes are cached too (LoDoPaB: 2 × 1.8 GB): reading is faster than transposing.
+
+    Building holds the cache's lock (``matrix_lock_path``): a second process that needs the same
+    matrix waits for the first (up to ``CACHE_LOCK_TIMEOUT`` seconds) and then reads its file. Where
+    no lock file can be made (a read-only cache folder, say) the matrix is built without the lock.
+    """
     path = matrix_cache_path(geometry)
     num_angles, num_detectors = geometry.sinogram_shape
     shapes = [(len(range(num_angles)[rows]) * num_detectors, geometry.size**2) for rows in angle_blocks(num_angles)]
-    if path.is_file():
+    blocks = _read_cached(path, shapes, warn=False)
+    if blocks is not None:
+        return blocks
+    with ExitStack() as stack:
         try:
-            return _read_blocks(path, shapes)
-        except Exception as error:  # a truncated or foreign file: rebuild it
-            warnings.warn(f"{path}: corrupt CT matrix cache ({type(error).__name__}: {error}); rebuilding", stacklevel=2)
-    blocks = split_angle_blocks(build_system_matrix(geometry), num_angles, num_detectors)
-    _write_blocks(path, blocks)
-    return blocks
+            stack.enter_context(exclusive_lock(matrix_lock_path(geometry), CACHE_LOCK_TIMEOUT, remove=True))
+        except LockBusy:
+            raise PatchNRError(f"another process has been building the CT matrix for {CACHE_LOCK_TIMEOUT:.0f} s "
+                               f"(lock {matrix_lock_path(geometry)}); try again when it has finished") from None
+        except OSError:  # no lock file can be made where no cache file can be written either (warned below)
+            pass
+        blocks = _read_cached(path, shapes, warn=True)  # another process may have written it meanwhile
+        if blocks is None:
+            blocks = split_angle_blocks(build_system_matrix(geometry), num_angles, num_detectors)
+            _write_blocks(path, blocks)
+        return blocks
+
+
+def _read_cached(path: Path, shapes: list[tuple[int, int]], warn: bool) -> list[tuple[CSRArrays, CSRArrays]] | None:
+    """The cached blocks at ``path``, or None when the file is missing or unreadable (with a warning
+    about the corrupt file when ``warn``)."""
+    if not path.is_file():
+        return None
+    try:
+        return _read_blocks(path, shapes)
+    except Exception as error:  # a truncated or foreign file: rebuild it
+        if warn:
+            warnings.warn(f"{path}: corrupt CT matrix cache ({type(error).__name__}: {error}); rebuilding", stacklevel=3)
+        return None
 
 
 _PARTS = ("indptr", "indices", "data")
@@ -589,6 +623,7 @@ __all__ = [
     "angle_blocks",
     "load_system_blocks",
     "matrix_cache_path",
+    "matrix_lock_path",
     "cache_dir",
     "fbp_filter_matrix",
     "resolve_backend",

@@ -126,14 +126,15 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     os.close(handle)
     try:
         yield Path(temporary)
-        os.chmod(temporary, 0o666 & ~_current_umask())  # mkstemp makes 0600; use the usual mode
+        os.chmod(temporary, 0o666 & ~current_umask())  # mkstemp makes 0600; use the usual mode
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)
 
 
-def _current_umask() -> int:
+def current_umask() -> int:
+    """The process's umask (permission bits, e.g. 0o022), read without changing it."""
     mask = os.umask(0)
     os.umask(mask)
     return mask

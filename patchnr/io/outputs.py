@@ -6,12 +6,12 @@
 - ``write_all`` writes several files, each to a temporary file beside its destination, and renames
   them into place only after every one of them was written.
 - ``restore_on_error`` puts files back as they were before a block when the block fails.
-- ``folder_lock`` holds an exclusive lock on a folder, so that two runs never write into it at once.
+- ``folder_lock`` holds an exclusive lock on a folder, so that two runs never write into it at once
+  (a ``patchnr.io.locks`` file lock, on every OS).
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import tempfile
@@ -21,6 +21,7 @@ from typing import Callable, Iterator, Mapping
 
 from patchnr.errors import PatchNRError
 from patchnr.io.images import atomic_path
+from patchnr.io.locks import LockBusy, exclusive_lock
 
 PathMap = Mapping[str, "str | os.PathLike | None"]  # option name (e.g. '--out') → path, None when not given
 
@@ -129,15 +130,13 @@ LOCK_NAME = ".patchnr.lock"
 
 @contextmanager
 def folder_lock(folder: str | os.PathLike, what: str = "benchmark") -> Iterator[None]:
-    """Hold an exclusive ``flock`` on ``folder/.patchnr.lock``; another holder makes this a one-line
-    ``PatchNRError`` ("another WHAT is writing to FOLDER") instead of waiting."""
+    """Hold an exclusive lock on ``folder/.patchnr.lock`` for the block; another holder (a process or a
+    thread) makes this a one-line ``PatchNRError`` ("another WHAT is writing to FOLDER") at once
+    instead of waiting."""
     folder = Path(folder)
-    with open(folder / LOCK_NAME, "a") as handle:
+    with ExitStack() as stack:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+            stack.enter_context(exclusive_lock(folder / LOCK_NAME, timeout=0))
+        except LockBusy:
             raise PatchNRError(f"another {what} is writing to {folder}; wait for it to finish or use another --out") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+        yield

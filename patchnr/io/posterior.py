@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from patchnr.errors import ParameterError
+from patchnr.io.images import current_umask
 
 ARRAYS = ("mean", "std", "q05", "q95")
 FIGURE = "figure.png"
@@ -72,7 +73,7 @@ def write_posterior(directory: str | os.PathLike, summary: dict[str, np.ndarray]
         for name in ARRAYS:
             np.save(temporary / f"{name}.npy", np.asarray(summary[name], dtype=np.float32))
         posterior_figure(temporary / FIGURE, summary, ground_truth, title)
-        os.chmod(temporary, 0o777 & ~_umask())
+        os.chmod(temporary, 0o777 & ~current_umask())
         if directory.exists():
             retired = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.old."))
             os.replace(directory, retired / directory.name)
@@ -84,9 +85,3 @@ def write_posterior(directory: str | os.PathLike, summary: dict[str, np.ndarray]
         if temporary.exists():
             shutil.rmtree(temporary)
     return directory
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
