@@ -10,7 +10,7 @@ from patchnr.cli.problem import check_problem_options, input_files
 from patchnr.cli.reconstruct import add_reconstruct, map_estimate
 from patchnr.errors import PatchNRError
 from patchnr.io.outputs import check_outputs
-from patchnr.pipeline.sample import SAMPLE_PATCHES, langevin_settings, sample_around
+from patchnr.pipeline.posterior import SAMPLE_PATCHES, langevin_settings, sample_around
 from patchnr.sampling import LangevinSettings
 
 

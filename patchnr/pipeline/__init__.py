@@ -7,7 +7,7 @@ task's embedded example).
 
 from patchnr.pipeline.example import simulate_example
 from patchnr.pipeline.results import PosteriorResult, SolveResult
-from patchnr.pipeline.sample import sample
-from patchnr.pipeline.solve import PatchNRWarning, solve
+from patchnr.pipeline.posterior import sample
+from patchnr.pipeline.map_estimate import PatchNRWarning, solve
 
 __all__ = ["PatchNRWarning", "PosteriorResult", "SolveResult", "sample", "simulate_example", "solve"]

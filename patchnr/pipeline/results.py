@@ -30,7 +30,7 @@ class SolveResult:
     lam_trials: with ``lam='auto'``, every (λ, misfit per measurement) tried, the final solve last;
         tau: the target misfit of the search.
     psnr_history: with a ground truth, each image's PSNR (dB) after every iteration.
-    setups: each image's solved problem (``patchnr.pipeline.solve.Setup``: task, observation, prior,
+    setups: each image's solved problem (``patchnr.pipeline.map_estimate.Setup``: task, observation, prior,
         recipe, start), for follow-up work such as sampling around this estimate; layout: how images map
         back to the observation's layout (``patchnr.pipeline.problem.Observations``).
     """

@@ -12,7 +12,7 @@ from patchnr.optim.callbacks import ProgressBar
 from patchnr.optim.objective import Objective
 from patchnr.pipeline.problem import split_observation
 from patchnr.pipeline.results import PosteriorResult, SolveResult
-from patchnr.pipeline.solve import Setup, solve
+from patchnr.pipeline.map_estimate import Setup, solve
 from patchnr.priors import PatchSampler
 from patchnr.sampling import LangevinSettings, langevin
 
