@@ -149,3 +149,11 @@ def test_bad_arguments_are_parameter_errors(sr_case):
         with pytest.raises(patchnr.PatchNRError) as error:
             patchnr.solve(observation, **arguments)
         assert parameter is None or error.value.parameter == parameter
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_solve_on_cuda_improves_on_its_start(sr_case, texture_weights):
+    observation, truth = sr_case
+    result = patchnr.solve(torch.from_numpy(observation).cuda(), task="sr-x4", prior=texture_weights, device="cuda", **SMALL_LAM)
+    assert result.image.device.type == "cuda"
+    assert patchnr.psnr(result.image.cpu(), truth) > patchnr.psnr(result.init.cpu(), truth) + 0.3
