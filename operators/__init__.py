@@ -4,7 +4,7 @@ from patchnr.operators.base import FunctionOperator, Operator, as_operator, init
 from patchnr.operators.bicubic import BicubicDownsample
 from patchnr.operators.blur import Blur, blur, load_kernel
 from patchnr.operators.inpainting import Inpainting, load_mask, random_mask
-from patchnr.operators.superres import GaussianDownsample, gaussian_kernel, superresolution_x2_zero_shot, superresolution_x4
+from patchnr.operators.superres import GaussianDownsample, gaussian_kernel, superresolution_x4
 from patchnr.operators.zeroshot import PaddedDownsample, zero_shot_x2, zero_shot_x4
 
 __all__ = [
@@ -24,6 +24,5 @@ __all__ = [
     "as_operator",
     "gaussian_kernel",
     "initial_guess",
-    "superresolution_x2_zero_shot",
     "superresolution_x4",
 ]

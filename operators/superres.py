@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import torch
 import torch.nn.functional as F
 
@@ -21,7 +20,8 @@ class GaussianDownsample(Operator):
 
     boundary='periodic' (the paper's ×4 operator): the first k−1 rows, then columns, are appended
     at the bottom/right before a valid convolution, so H → ⌊(H−1)/stride⌋ + 1 (600 → 150).
-    boundary='valid' (the zero-shot ×2 operator): plain valid convolution, H → ⌊(H−k)/stride⌋ + 1.
+    boundary='valid' (inside the zero-shot operators, ``zeroshot.PaddedDownsample``): plain valid
+    convolution, H → ⌊(H−k)/stride⌋ + 1.
     """
 
     def __init__(self, stride: int = 4, kernel_size: int = 16, sigma: float = 2.0, boundary: str = "periodic"):
@@ -83,9 +83,4 @@ def superresolution_x4() -> GaussianDownsample:
     return GaussianDownsample(stride=4, kernel_size=16, sigma=2.0, boundary="periodic")
 
 
-def superresolution_x2_zero_shot() -> GaussianDownsample:
-    """The paper's zero-shot ×2 operator: 16×16 Gaussian, σ = 1, stride 2, valid convolution."""
-    return GaussianDownsample(stride=2, kernel_size=16, sigma=1.0, boundary="valid")
-
-
-__all__ = ["GaussianDownsample", "gaussian_kernel", "superresolution_x4", "superresolution_x2_zero_shot"]
+__all__ = ["GaussianDownsample", "gaussian_kernel", "superresolution_x4"]

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from patchnr.operators import GaussianDownsample, as_operator, gaussian_kernel, initial_guess, superresolution_x2_zero_shot, superresolution_x4
+from patchnr.operators import GaussianDownsample, as_operator, gaussian_kernel, initial_guess, superresolution_x4
 
 
 def test_kernel_is_normalised_and_centred():
@@ -18,8 +18,13 @@ def test_paper_x4_shapes():
     assert op.output_size(600) == 150 and op.input_size(150) == 600
 
 
-def test_zero_shot_x2_valid_shapes():
-    op = superresolution_x2_zero_shot()
+def _valid_x2() -> GaussianDownsample:
+    """The valid-convolution ×2 downsampling inside ``zero_shot_x2`` (16×16 Gaussian σ = 1, stride 2)."""
+    return GaussianDownsample(stride=2, kernel_size=16, sigma=1.0, boundary="valid")
+
+
+def test_valid_x2_shapes():
+    op = _valid_x2()
     y = op(torch.rand(1, 1, 100, 100))
     assert y.shape == (1, 1, 43, 43) and op.output_size(100) == 43
     assert op.pseudo_inverse(y).shape == (1, 1, op.input_size(43), op.input_size(43))
@@ -122,7 +127,7 @@ def _zero_shot_x4():
 
 OPERATORS = {  # name → (factory, image shape)
     "superresolution_x4": (superresolution_x4, (24, 20)),
-    "zero_shot_x2": (superresolution_x2_zero_shot, (40, 36)),
+    "valid_x2": (_valid_x2, (40, 36)),
     "ray_transform_sparse": (_small_ct, (16, 16)),
     "ray_transform_limited_angle": (lambda: _small_ct((1, 11)), (16, 16)),
     "function_operator": (lambda: as_operator(_blur_subsample, image_shape=(12, 12)), (12, 12)),

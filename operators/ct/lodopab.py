@@ -7,8 +7,10 @@ y = −log(counts/N0)/μ_max of Poisson counts with N0 = 4096 photons per detect
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -71,9 +73,49 @@ def hu_to_lodopab_slice(hu: np.ndarray, size: int = LODOPAB_SIZE) -> np.ndarray:
     return np.clip(resize_slice(hu_to_lodopab(hu), size), 0.0, 1.0)
 
 
+# --- simulation: a ground truth upsampled onto a finer grid, projected, Poisson noise ---------------
+
+LODOPAB_SIMULATION_SIZE = 1000  # LoDoPaB-CT projected its ground truths upsampled to 1000²
+
+
+class Upsampling(Protocol):
+    """Maps a B×1×h×h ground truth onto a finer grid of the same field of view: B×1×s×s."""
+
+    def __call__(self, image: torch.Tensor) -> torch.Tensor: ...
+
+
+@dataclass(frozen=True)
+class BilinearUpsampling:
+    """``torch.nn.functional.interpolate`` (bilinear, half-pixel centres) by an integer ``factor``, in the
+    image's dtype; factor 1 leaves the image as it is. The CT tasks simulate with factor 2."""
+
+    factor: int = 1
+
+    def __call__(self, image: torch.Tensor) -> torch.Tensor:
+        if self.factor == 1:
+            return image
+        return F.interpolate(image, scale_factor=self.factor, mode="bilinear", align_corners=False)
+
+
+@dataclass(frozen=True)
+class LodopabResize:
+    """LoDoPaB-CT's upsampling (its create_dataset.py): ``skimage.transform.resize(order=1)`` to
+    size×size (bilinear, mode 'reflect', no anti-aliasing, float64), so edge pixels match its data."""
+
+    size: int = LODOPAB_SIMULATION_SIZE
+
+    def __call__(self, image: torch.Tensor) -> torch.Tensor:
+        from skimage.transform import resize
+
+        fine = np.stack([resize(picture, (self.size, self.size), order=1, mode="reflect", anti_aliasing=False, preserve_range=True)
+                         for picture in image[:, 0].detach().cpu().double().numpy()])
+        return torch.from_numpy(fine[:, None]).to(image.device)
+
+
 @lru_cache(maxsize=4)
 def _sized_ray_transform(geometry, size: int, device: str):
-    """ODL's ASTRA ray transform of ``geometry`` on size×size pixels: same field of view, angles and detectors."""
+    """ODL's ASTRA ray transform of ``geometry`` on size×size pixels: same field of view, angles and
+    detectors; 'astra_cpu', or 'astra_cuda' on a CUDA device. No system matrix is built or loaded."""
     from dataclasses import replace
 
     from patchnr.operators.ct.ray_transform import RayTransform
@@ -87,51 +129,71 @@ def _fine_ray_transform(geometry, factor: int, device: str):
     return _sized_ray_transform(geometry, geometry.size * factor, device)
 
 
-def clean_sinogram(image: torch.Tensor, ray_transform, upsample: int = 1) -> torch.Tensor:
-    """Noise-free line integrals of ``image`` in ``ray_transform``'s geometry: B×1×A×D, float32.
+def clean_sinogram(image: torch.Tensor, measured_by, upsample: int | Upsampling = 1) -> torch.Tensor:
+    """Noise-free line integrals of ``image`` in the geometry of ``measured_by``: B×1×A×D, float32.
 
     Args:
-        image: B×1×h×w in LoDoPaB units (μ/μ_max). h = H (the ray transform's size) projects with
-            ``ray_transform`` itself (an inverse crime for reconstructions with the same operator);
-            h = k·H with an integer k > 1 projects the finer image on a geometry with k× the pixels
-            and the same field of view, angles and detectors (ODL's ASTRA, as LoDoPaB did on 1000²).
-        ray_transform: an ``operators.ct.RayTransform`` fixing the measurement geometry.
-        upsample: interpolate the image bilinearly by this factor first (then project on the finer grid).
+        image: B×1×h×h in LoDoPaB units (μ/μ_max), h = k·H for an integer k ≥ 1 (H: the geometry's size).
+        measured_by: an ``operators.ct.RayTransform``, or a ``CTGeometry``. An image that reaches the
+            projection at H×H is projected by that ray transform itself (an inverse crime for
+            reconstructions with the same operator); any other size s by ODL's ASTRA transform of the
+            geometry on s×s pixels (same field of view, angles and detectors).
+        upsample: how the image is brought onto the finer grid first: an integer factor of
+            ``BilinearUpsampling``, or an ``Upsampling`` (``LodopabResize``: LoDoPaB-CT's own).
     """
-    if upsample > 1:
-        image = F.interpolate(image, scale_factor=upsample, mode="bilinear", align_corners=False)
-    size = ray_transform.input_shape[0]
+    from patchnr.operators.ct.ray_transform import RayTransform
+
+    operator = measured_by if isinstance(measured_by, RayTransform) else None
+    geometry = measured_by.geometry if operator is not None else measured_by
+    size = geometry.size
+    if image.ndim != 4 or image.shape[1] != 1:
+        raise PatchNRError(f"expected a B×1×H×W image, got shape {tuple(image.shape)}")
     factor, remainder = divmod(image.shape[-1], size)
     if remainder or factor < 1 or image.shape[-2] != image.shape[-1]:
         raise PatchNRError(f"image of shape {tuple(image.shape)} is not a multiple of the geometry's {size}×{size}")
-    operator = ray_transform if factor == 1 else _fine_ray_transform(ray_transform.geometry, factor, str(image.device))
-    with torch.no_grad():
-        return operator(image.float())
+    fine = (BilinearUpsampling(upsample) if isinstance(upsample, int) else upsample)(image)
+    if operator is None or fine.shape[-1] != size:
+        operator = _sized_ray_transform(geometry, fine.shape[-1], str(image.device))
+    with torch.no_grad():  # the operator silences ODL's warning about astra_cpu's speed
+        return operator(fine.float())
 
 
 def simulate_lowdose(
     image: torch.Tensor,
-    ray_transform,
+    measured_by,
     photons: float = LODOPAB_PHOTONS,
     mu_max: float = LODOPAB_MU_MAX,
     seed: int = 0,
-    upsample: int = 1,
+    upsample: int | Upsampling = 1,
 ) -> torch.Tensor:
     """A LoDoPaB-style noisy post-log sinogram of ``image``: B×1×A×D, float32.
 
-    ``clean_sinogram`` (its ``image``, ``ray_transform`` and ``upsample``), then
+    ``clean_sinogram`` (its ``image``, ``measured_by`` and ``upsample``), then
     ``PoissonNoise(photons, mu_max).simulate`` with ``seed``: counts ~ Poisson(photons ·
-    exp(−mu_max · A x)), zero counts → 0.1, y = −log(counts/photons)/mu_max. The ``ct-lowdose``
-    task simulates with ``upsample=2`` (no inverse crime); this function's default is 1.
+    exp(−mu_max · A x)), zero counts → 0.1, y = −log(counts/photons)/mu_max. The CT tasks simulate
+    with ``upsample=2`` (no inverse crime); ``simulate_lodopab`` with ``LodopabResize()``.
     """
-    return PoissonNoise(photons, mu_max).simulate(clean_sinogram(image, ray_transform, upsample), seed)
+    return PoissonNoise(photons, mu_max).simulate(clean_sinogram(image, measured_by, upsample), seed)
+
+
+def lodopab_clean_sinogram(image: torch.Tensor, geometry, size: int = LODOPAB_SIMULATION_SIZE) -> torch.Tensor:
+    """LoDoPaB's noise-free line integrals of a B×1×H×W ground truth (μ/μ_max): B×1×A×D, float32:
+    ``clean_sinogram`` on ``geometry`` (a ``CTGeometry``) with ``LodopabResize(size)``."""
+    return clean_sinogram(image, geometry, LodopabResize(size))
+
+
+def simulate_lodopab(image: torch.Tensor, geometry, seed: int = 0, photons: float = LODOPAB_PHOTONS,
+                     size: int = LODOPAB_SIMULATION_SIZE) -> torch.Tensor:
+    """An observation made as LoDoPaB-CT made its own: B×1×A×D post-log sinogram (units of μ_max·m):
+    ``simulate_lowdose`` on ``geometry`` with ``LodopabResize(size)``. A limited-angle geometry gives
+    its kept rows of the full scan."""
+    return simulate_lowdose(image, geometry, photons, seed=seed, upsample=LodopabResize(size))
 
 
 # --- LoDoPaB-CT's own recipe (its create_dataset.py) ---------------------------------------------
 
 LODOPAB_NATIVE_SIZE = 512  # LIDC-IDRI slices: 512×512
 LODOPAB_CROP = 75  # pixels cut on every side: the central 362² of 512², the largest square in the centred circle
-LODOPAB_SIMULATION_SIZE = 1000  # observations are projected from the ground truth upsampled to 1000²
 
 
 def lodopab_slice(native_hu: np.ndarray, seed: int | None = 0) -> np.ndarray:
@@ -167,37 +229,6 @@ def read_native_slice(path: str | Path) -> np.ndarray:
     if hu.ndim != 2:
         raise PatchNRError(f"{path}: expected one 2-D slice, got shape {hu.shape}")
     return hu
-
-
-def lodopab_clean_sinogram(image: torch.Tensor, geometry, size: int = LODOPAB_SIMULATION_SIZE) -> torch.Tensor:
-    """LoDoPaB's noise-free line integrals of a B×1×H×W ground truth (μ/μ_max): B×1×A×D, float32.
-
-    Each image is upsampled to size×size with ``skimage.transform.resize(order=1)`` (bilinear, mode
-    'reflect', no anti-aliasing: the call LoDoPaB's create_dataset.py makes, so edge pixels match it)
-    and projected by ODL's ASTRA ray transform of ``geometry`` (an ``operators.ct.CTGeometry``, the
-    one reconstructions use) on size×size pixels: same field of view, angles and detectors;
-    'astra_cpu', or 'astra_cuda' for a CUDA image. No system matrix is built or loaded.
-    """
-    from skimage.transform import resize
-
-    if image.ndim != 4 or image.shape[1] != 1:
-        raise PatchNRError(f"expected a B×1×H×W image, got shape {tuple(image.shape)}")
-    fine = np.stack([resize(picture, (size, size), order=1, mode="reflect", anti_aliasing=False, preserve_range=True)
-                     for picture in image[:, 0].detach().cpu().double().numpy()])
-    operator = _sized_ray_transform(geometry, size, str(image.device))
-    with torch.no_grad():  # the operator silences ODL's warning about astra_cpu's speed
-        return operator(torch.from_numpy(fine[:, None]).float().to(image.device))
-
-
-def simulate_lodopab(image: torch.Tensor, geometry, seed: int = 0, photons: float = LODOPAB_PHOTONS,
-                     size: int = LODOPAB_SIMULATION_SIZE) -> torch.Tensor:
-    """An observation made as LoDoPaB-CT made its own: B×1×A×D post-log sinogram (units of μ_max·m).
-
-    ``lodopab_clean_sinogram`` (bilinear upsample to size×size, ASTRA projection), then
-    ``PoissonNoise(photons)`` with ``seed``: counts ~ Poisson(photons·exp(−μ_max·A x)), zero counts
-    → 0.1, y = −log(counts/photons)/μ_max. A limited-angle geometry gives its kept rows of the full scan.
-    """
-    return PoissonNoise(photons, LODOPAB_MU_MAX).simulate(lodopab_clean_sinogram(image, geometry, size), seed)
 
 
 def _rescale(dataset) -> tuple[float, float]:
@@ -260,6 +291,9 @@ __all__ = [
     "hu_to_lodopab",
     "resize_slice",
     "hu_to_lodopab_slice",
+    "BilinearUpsampling",
+    "LodopabResize",
+    "Upsampling",
     "clean_sinogram",
     "simulate_lowdose",
     "lodopab_slice",

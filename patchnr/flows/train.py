@@ -16,6 +16,7 @@ from patchnr.flows.checkpoint import load_flow, read_checkpoint, save_flow
 from patchnr.errors import ParameterError, PatchNRError
 from patchnr.flows.flow import FlowConfig, PatchFlow
 from patchnr.io.outputs import restore_on_error
+from patchnr.optim.schedules import cosine_schedule
 from patchnr.patches import PatchPool
 
 
@@ -47,7 +48,7 @@ class TrainConfig:
         """Multiplier of ``lr`` at ``progress`` ∈ [0, 1] of the run (see ``train_flow``)."""
         if self.lr_schedule == "constant":
             return 1.0
-        return 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+        return cosine_schedule(1.0, final_fraction=0.01)(progress)
 
     def progress(self, step: int, seconds: float) -> float:
         """Fraction of the run done: of ``steps``, or of ``max_seconds`` if that is further along."""

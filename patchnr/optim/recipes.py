@@ -11,8 +11,11 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from patchnr.optim import Adam, cosine_schedule
+from patchnr.optim import Adam
+from patchnr.optim.schedules import cosine_schedule
 from patchnr.priors import PatchSampler
+
+SOLVER_LR_FLOOR = 0.05  # the cosine schedule's final fraction of lr
 
 
 @dataclass(frozen=True)
@@ -47,8 +50,8 @@ class Recipe:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
     def solver(self) -> Adam:
-        """The Adam solver these settings describe."""
-        schedule = cosine_schedule(self.iterations) if self.lr_schedule == "cosine" else None
+        """The Adam solver these settings describe (cosine: lr decays to ``SOLVER_LR_FLOOR`` of itself)."""
+        schedule = cosine_schedule(self.iterations, SOLVER_LR_FLOOR) if self.lr_schedule == "cosine" else None
         return Adam(self.iterations, self.lr, schedule, (0.9, self.adam_beta2), self.adam_eps)
 
     def sampler(self, patch_size: int, generator: torch.Generator | None = None) -> PatchSampler:

@@ -1,14 +1,12 @@
-"""What a solver returns, and the learning-rate schedule of the recipes."""
+"""What a solver returns."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 
-Schedule = Callable[[int], float]
+from patchnr.optim.schedules import Schedule
 
 
 @dataclass
@@ -22,6 +20,4 @@ class Reconstruction:
     psnr: list[float] = field(default_factory=list)
 
 
-def cosine_schedule(iterations: int, final_fraction: float = 0.05) -> Schedule:
-    """Learning-rate factor decaying from 1 to ``final_fraction`` along a half cosine."""
-    return lambda k: final_fraction + (1 - final_fraction) * 0.5 * (1 + math.cos(math.pi * k / max(iterations, 1)))
+__all__ = ["Reconstruction", "Schedule"]

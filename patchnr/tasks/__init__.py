@@ -1,40 +1,21 @@
-"""The task registry: one file per task, each with ``NAME`` and ``make_task(device, **options)``.
+"""Named tasks: each file declares a task's settings as data (``TaskSettings``: recipes, baseline
+settings, bundled assets) and registers the factory of its measurement with ``@register_task``.
 
-``get_task(name, device=..., **options)`` builds a task; an option its ``make_task`` does not take
+``get_task(name, device=..., **options)`` builds a task; an option its factory does not take
 (``backend`` for superresolution, say) is refused with a ``ParameterError`` naming the option.
-A new task is one new file and one entry in ``_TASKS``.
+A new task is a new file with a registered factory, imported below; ``TASK_NAMES`` lists the tasks
+in the order of that import.
 """
 
 from __future__ import annotations
 
-import inspect
+from patchnr.tasks.assets import bundled_file
+from patchnr.tasks.base import Task
+from patchnr.tasks.registry import get_task, register_task, task_names
+from patchnr.tasks.settings import TaskAssets, TaskSettings, TVBaseline
 
-import torch
+from patchnr.tasks import sr_x4, ct_lowdose, ct_limited, deblur, inpaint, sr_x2_zeroshot, sr_x4_zeroshot  # noqa: E402, F401, I001
 
-from patchnr.errors import ParameterError, PatchNRError
-from patchnr.tasks import ct_limited, ct_lowdose, deblur, inpaint, sr_x2_zeroshot, sr_x4, sr_x4_zeroshot
-from patchnr.tasks.base import Task, TVBaseline, bundled_file
+TASK_NAMES = task_names()
 
-_TASKS = {module.NAME: module.make_task for module in (sr_x4, ct_lowdose, ct_limited, deblur, inpaint,
-                                                     sr_x2_zeroshot, sr_x4_zeroshot)}
-TASK_NAMES = tuple(_TASKS)
-
-
-def get_task(name: str, device: str | torch.device = "cpu", **options) -> Task:
-    """The task called ``name`` (one of ``TASK_NAMES``) with its operator on ``device``.
-
-    ``options`` whose value is ``None`` are left to the task's defaults.
-    """
-    if name not in _TASKS:
-        raise PatchNRError(f"unknown task {name!r} (choose from {', '.join(TASK_NAMES)})")
-    factory = _TASKS[name]
-    given = {key: value for key, value in options.items() if value is not None}
-    accepted = inspect.signature(factory).parameters
-    for key in given:
-        if key not in accepted:
-            users = [other for other, make in _TASKS.items() if key in inspect.signature(make).parameters]
-            raise ParameterError(key, f"applies to {', '.join(users) or 'no task'}, not to {name}")
-    return factory(device=device, **given)
-
-
-__all__ = ["TASK_NAMES", "TVBaseline", "Task", "bundled_file", "get_task"]
+__all__ = ["TASK_NAMES", "TVBaseline", "Task", "TaskAssets", "TaskSettings", "bundled_file", "get_task", "register_task"]

@@ -1,30 +1,26 @@
-"""A named task: its measurement (operator and noise model), bundled prior, recipes and baselines."""
+"""A task: its declared settings (``TaskSettings``) with its measurement (operator and noise model),
+and what runs on them: simulation, input checks and the solvers."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from functools import cached_property
-from importlib import resources
-from pathlib import Path
 from typing import Callable, Protocol, Sequence
 
 import numpy as np
 import torch
+from torch import nn
 
 from patchnr.errors import PatchNRError
 from patchnr.flows.flow import PatchFlow
-from patchnr.physics.measurement import Measurement
-from patchnr.optim.objective import Objective
 from patchnr.operators.base import initial_guess
-from patchnr.priors import FlowDensity, GaussianMixtureDensity, PatchPrior, TotalVariation
-from patchnr.optim.recipes import Recipe
 from patchnr.optim import LBFGS, Reconstruction, default_callbacks
 from patchnr.optim.callbacks import Callback
-
-
-def bundled_file(name: str) -> Path:
-    """Path of a file shipped in ``patchnr/data`` (priors/…, examples/…)."""
-    return Path(str(resources.files("patchnr") / "data" / name))
+from patchnr.optim.objective import Objective
+from patchnr.optim.recipes import Recipe
+from patchnr.physics.measurement import Measurement
+from patchnr.priors import FlowDensity, GaussianMixtureDensity, PatchPrior, TotalVariation
+from patchnr.tasks.settings import TaskSettings, TVBaseline
 
 
 class Shapes(Protocol):
@@ -33,16 +29,6 @@ class Shapes(Protocol):
     def range_shape(self, image_shape: tuple[int, int]) -> tuple[int, int]: ...
 
     def domain_shape(self, observation_shape: tuple[int, int]) -> tuple[int, int]: ...
-
-
-@dataclass(frozen=True)
-class TVBaseline:
-    """Total variation solved by L-BFGS: lam (in units of the data term, per pixel sum of TV_ε),
-    eps: TV smoothing in image units, iterations: L-BFGS iterations."""
-
-    lam: float
-    eps: float = 1e-3
-    iterations: int = 300
 
 
 def unchanged_observation(observation: np.ndarray) -> tuple[np.ndarray, str | None]:
@@ -54,33 +40,63 @@ def unchanged_observation(observation: np.ndarray) -> tuple[np.ndarray, str | No
 class Task:
     """Everything needed to simulate and solve one kind of inverse problem.
 
+    settings: the declared recipes, baseline settings and assets; read through the task's own
+        attributes (``recipes``, ``tv``, ``epll_lam``, ``baseline``, ``prior_file``, ``gmm_file``,
+        ``example_file``, ``patch_size``, ``discrepancy_target``, ``name``).
     build_measurement: makes the measurement on first use of ``measurement`` (so input checks stay
         cheap: the CT operator builds or loads a large matrix).
     shapes: the cheap 2-D shape maps (``Shapes``), the same as the operator's.
-    prior_file / gmm_file / example_file: bundled files (``bundled_file`` names).
-    recipes: 'fast' and 'paper' at least; tv, epll_lam: the baselines' tuned settings.
-    baseline: the method key of the initialisation ('bicubic', 'fbp').
     prepare_observation: a 2-D observation → (the one the operator takes, a note when changed).
     prior_trainer: for a zero-shot task, (observation 1×1×h×w, progress) → a flow trained on it,
         used instead of ``prior_file`` (which is then empty).
-    discrepancy_target: the τ of ``--lam auto`` where the task's own validation chose one; None: the
-        noise model's default (``lambda_search.default_tau``).
     """
 
-    name: str
+    settings: TaskSettings
     build_measurement: Callable[[], Measurement]
     shapes: Shapes
-    prior_file: str
-    gmm_file: str
-    example_file: str | None
-    recipes: dict[str, Recipe]
-    tv: TVBaseline
-    epll_lam: float
-    baseline: str
     prepare_observation: Callable[[np.ndarray], tuple[np.ndarray, str | None]] = unchanged_observation
-    patch_size: int = 6  # the patch size the recipes' λ is calibrated for
     prior_trainer: Callable[[torch.Tensor, bool], PatchFlow] | None = None
-    discrepancy_target: float | None = None
+
+    @property
+    def name(self) -> str:
+        return self.settings.name
+
+    @property
+    def recipes(self) -> dict[str, Recipe]:
+        """'paper' and 'fast' at least."""
+        return self.settings.recipes
+
+    @property
+    def tv(self) -> TVBaseline:
+        return self.settings.tv
+
+    @property
+    def epll_lam(self) -> float:
+        return self.settings.epll_lam
+
+    @property
+    def baseline(self) -> str:
+        return self.settings.baseline
+
+    @property
+    def prior_file(self) -> str:
+        return self.settings.assets.prior_file
+
+    @property
+    def gmm_file(self) -> str:
+        return self.settings.assets.gmm_file
+
+    @property
+    def example_file(self) -> str | None:
+        return self.settings.assets.example_file
+
+    @property
+    def patch_size(self) -> int:
+        return self.settings.patch_size
+
+    @property
+    def discrepancy_target(self) -> float | None:
+        return self.settings.discrepancy_target
 
     @cached_property
     def measurement(self) -> Measurement:
@@ -159,12 +175,11 @@ class Task:
         objective = Objective(self.measurement, observation, TotalVariation(settings.eps), settings.lam)
         return LBFGS(settings.iterations).solve(objective, init, default_callbacks(progress))
 
+    def with_noise(self, noise: nn.Module) -> "Task":
+        """This task with its measurement's noise model replaced by ``noise`` (operator, simulator and
+        kind of measurement kept): simulation and data term both use it.
 
-def settings_task(settings, build_measurement: Callable[[], Measurement], shapes: Shapes, **fields) -> Task:
-    """A task whose settings are a task file's constants (``settings``: the module): ``NAME``, ``PAPER``
-    and ``FAST`` (recipes), ``TV``, ``EPLL_LAM``, ``PRIOR_FILE``, ``GMM_FILE``, ``EXAMPLE_FILE`` and
-    ``BASELINE``, and optionally ``DISCREPANCY_TARGET``; ``fields`` sets any other ``Task`` field."""
-    return Task(name=settings.NAME, build_measurement=build_measurement, shapes=shapes, prior_file=settings.PRIOR_FILE,
-                gmm_file=settings.GMM_FILE, example_file=settings.EXAMPLE_FILE, recipes={"paper": settings.PAPER, "fast": settings.FAST},
-                tv=settings.TV, epll_lam=settings.EPLL_LAM, baseline=settings.BASELINE,
-                discrepancy_target=getattr(settings, "DISCREPANCY_TARGET", None), **fields)
+        The recipes keep their λ, which is in units of the noise model's negative log-likelihood: the
+        prior keeps the same weight against the new likelihood.
+        """
+        return replace(self, build_measurement=lambda: self.measurement.with_noise(noise))

@@ -16,19 +16,18 @@ from typing import Callable
 from torch import nn
 
 from patchnr.errors import ParameterError
+from patchnr.operators.base import Operator, as_operator
 from patchnr.physics.measurement import Measurement
 from patchnr.physics.noise import GaussianNoise
-from patchnr.operators.base import Operator, as_operator
-from patchnr.tasks import ct_lowdose, sr_x4
-from patchnr.tasks.base import Task, unchanged_observation
+from patchnr.tasks.base import Task
+from patchnr.tasks.registry import get_task
 
 NAME = "custom"
 
 
 def matching_task(noise: nn.Module) -> Task:
     """The bundled task whose noise model is of the same kind as ``noise``."""
-    module = sr_x4 if isinstance(noise, GaussianNoise) else ct_lowdose
-    return module.make_task()
+    return get_task("sr-x4" if isinstance(noise, GaussianNoise) else "ct-lowdose")
 
 
 def load_factory(spec: str) -> Callable[[], object]:
@@ -84,9 +83,9 @@ def check_operator_fits(operator: Operator, observation_shape: tuple[int, int]) 
 
 def custom_task(operator: Operator, noise: nn.Module) -> Task:
     """A task solving y = noise(A x) for the user's operator, with the matching bundled task's prior and recipes."""
-    base = matching_task(noise)
-    return replace(base, name=NAME, build_measurement=lambda: Measurement(operator, noise), shapes=operator,
-                   example_file=None, baseline="initialisation", prepare_observation=unchanged_observation)
+    settings = matching_task(noise).settings
+    custom = replace(settings, name=NAME, baseline="initialisation", assets=replace(settings.assets, example_file=None))
+    return Task(custom, build_measurement=lambda: Measurement(operator, noise), shapes=operator)
 
 
 __all__ = ["build_operator", "check_operator_fits", "custom_task", "load_factory", "matching_task"]

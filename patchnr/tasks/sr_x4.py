@@ -2,49 +2,40 @@
 periodic boundary (600² → 150²), Gaussian noise σ = 0.01. With degradation 'bicubic' the
 operator is the usual anti-aliased bicubic ×4 resize instead (low-resolution images made that way).
 
-λ here is in units of the Gaussian NLL Σ (A x − y)² / (2σ²). The paper's data term is Σ (A x − y)²,
-so a paper λ converts by ``paper_lambda`` (÷ 2σ²): its 0.15 is 750 here.
+λ is in units of the Gaussian NLL (``sr_common.paper_lambda`` converts the paper's: 0.15 → 750).
 """
 
 from __future__ import annotations
 
-import sys
-
 import torch
 
 from patchnr.errors import ParameterError
-from patchnr.physics.measurement import Measurement
-from patchnr.physics.noise import GaussianNoise
 from patchnr.operators.bicubic import BicubicDownsample
 from patchnr.operators.superres import superresolution_x4
 from patchnr.optim.recipes import Recipe
-from patchnr.tasks.base import Task, TVBaseline, settings_task
-
-NAME = "sr-x4"
-NOISE_STD = 0.01
-
-
-def paper_lambda(lam: float) -> float:
-    """A λ of the paper's term Σ (A x − y)² in units of this task's Gaussian NLL (also converts any
-    other quantity in the paper's objective units, such as Adam's ε)."""
-    return lam / (2 * NOISE_STD**2)
-
+from patchnr.physics.measurement import Measurement
+from patchnr.physics.noise import GaussianNoise
+from patchnr.tasks.assets import MATERIAL_SR
+from patchnr.tasks.base import Task
+from patchnr.tasks.registry import register_task
+from patchnr.tasks.settings import TaskSettings
+from patchnr.tasks.sr_common import MATERIAL_TV, NOISE_STD, paper_lambda
 
 ADAM_EPS = paper_lambda(1e-8)  # PyTorch's ε on the paper's objective: Adam takes the paper's steps
 
-
-# The paper's settings; the fast recipe was tuned on img_val_material only (results/tuning.md).
 PAPER = Recipe(lam=paper_lambda(0.15), iterations=300, lr=0.03, n_patches=130_000, adam_eps=ADAM_EPS)
+# chosen on img_val_material (results/tuning.md)
 FAST = Recipe(lam=paper_lambda(0.25), iterations=150, lr=0.01, n_patches=30_000, lr_schedule="cosine", bf16=True, adam_eps=ADAM_EPS)
-# Baselines, chosen on img_val_material: results/lambda_sweep_sr-x4_tv.md (λ 7e-4, ε 1e-2 in the
-# paper's units) and results/lambda_sweep_sr-x4_epll.md (λ 0.25 in the paper's units).
-TV = TVBaseline(lam=paper_lambda(7e-4), eps=1e-2, iterations=300)
-PRIOR_FILE = "priors/sr_material.pt"
-GMM_FILE = "priors/gmm_sr_material.pt"
-EXAMPLE_FILE = "examples/material_test.png"
-BASELINE = "bicubic"
-EPLL_LAM = paper_lambda(0.25)
 
+SETTINGS = TaskSettings(
+    name="sr-x4",
+    paper=PAPER,
+    fast=FAST,
+    tv=MATERIAL_TV,
+    epll_lam=paper_lambda(0.25),  # chosen on img_val_material (results/lambda_sweep_sr-x4_epll.md)
+    baseline="bicubic",
+    assets=MATERIAL_SR,
+)
 
 DEGRADATIONS = ("gaussian", "bicubic")
 
@@ -58,10 +49,12 @@ def degradation_operator(degradation: str):
     raise ParameterError("degradation", f"expected one of {', '.join(DEGRADATIONS)}, got {degradation!r}")
 
 
+@register_task(SETTINGS.name)
 def make_task(device: str | torch.device = "cpu", degradation: str = "gaussian") -> Task:
     """The task on ``device`` for the low-resolution images' ``degradation`` (``DEGRADATIONS``)."""
-    degradation_operator(degradation)
-    def build_measurement():
+    operator = degradation_operator(degradation)
+
+    def build_measurement() -> Measurement:
         return Measurement(degradation_operator(degradation).to(device), GaussianNoise(NOISE_STD))
 
-    return settings_task(sys.modules[__name__], build_measurement, degradation_operator(degradation))
+    return Task(SETTINGS, build_measurement, shapes=operator)
