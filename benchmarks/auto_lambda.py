@@ -59,7 +59,6 @@ from patchnr.physics.noise import GaussianNoise, PoissonNoise
 from patchnr.physics.noise_level import estimate_gaussian_sigma
 from patchnr.priors import FlowDensity
 from patchnr.tasks import bundled_file, get_task
-from patchnr.tasks.noise_level import with_noise
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "results" / "auto_lambda"
@@ -112,7 +111,7 @@ def sr_cases(command: str) -> Iterator[Case]:
     for image, path, (top, left) in IMAGES["tune" if command == "tune" else "test"]:
         truth = crop_truth(path, (top, left))
         for sigma in SIGMAS:
-            task = with_noise(shipped, GaussianNoise(sigma))
+            task = shipped.with_noise(GaussianNoise(sigma))
             observation = task.simulate(truth, 0)
             args = (observation, truth)
             if command in ("tune", "grid"):
@@ -131,7 +130,7 @@ def sr_cases(command: str) -> Iterator[Case]:
 
 def _estimated_row(shipped, observation, truth, recipe, density, image: str, sigma: float) -> dict:
     estimate = estimate_gaussian_sigma(observation[0, 0].numpy())
-    estimated = with_noise(shipped, GaussianNoise(estimate))
+    estimated = shipped.with_noise(GaussianNoise(estimate))
     return search_row(estimated, observation, truth, recipe, density, image, sigma, "auto-est", estimate)
 
 
@@ -145,7 +144,7 @@ def ct_cases() -> Iterator[Case]:
         truth = torch.from_numpy(np.load(truth_path))[None, None]
         image = truth_path.stem
         for photons in CT_PHOTONS:
-            task = with_noise(shipped, PoissonNoise(photons))
+            task = shipped.with_noise(PoissonNoise(photons))
             observation = task.simulate(truth, 0)
             for factor in CT_GRID:
                 method = f"grid×{factor:g}"
@@ -230,7 +229,7 @@ def observation_of(image: str, sigma: float) -> torch.Tensor:
     """The observation of a named tune or test crop at noise σ (re-simulated: seed 0)."""
     for name, path, (top, left) in IMAGES["tune"] + IMAGES["test"]:
         if name == image:
-            return with_noise(get_task("sr-x4"), GaussianNoise(sigma)).simulate(crop_truth(path, (top, left)), 0)
+            return get_task("sr-x4").with_noise(GaussianNoise(sigma)).simulate(crop_truth(path, (top, left)), 0)
     raise KeyError(image)
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from patchnr.errors import ParameterError, PatchNRError
+from patchnr.errors import ParameterError
 from patchnr.flows.checkpoint import load_flow
 from patchnr.flows.flow import PatchFlow
 from patchnr.optim.recipes import Recipe

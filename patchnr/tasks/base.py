@@ -102,10 +102,6 @@ class Task:
     def measurement(self) -> Measurement:
         return self.build_measurement()
 
-    def with_noise(self, noise: torch.nn.Module) -> "Task":
-        """This task with another noise model (simulation and data term); λ stays in units of its NLL."""
-        return replace(self, build_measurement=lambda: self.measurement.with_noise(noise))
-
     @property
     def operator(self):
         return self.measurement.operator
