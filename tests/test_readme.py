@@ -35,3 +35,14 @@ def test_the_python_examples_run(monkeypatch, capsys):
         if "import patchnr" in block:
             exec(compile(block, str(README), "exec"), {"__name__": "readme"})  # noqa: S102 - the README's own code
     assert "patchNR" in capsys.readouterr().out
+
+
+def test_the_architecture_table_names_every_folder_and_only_existing_ones():
+    text = README.read_text()
+    section = text[text.index("## Architecture"):text.index("\n## ", text.index("## Architecture") + 5)]
+    named = set(re.findall(r"^\| `([\w/]+)/`", section, flags=re.M))
+    repo = README.parent
+    on_disk = {f"patchnr/{path.parent.name}" for path in (repo / "patchnr").glob("*/__init__.py")} | {"operators"}
+    assert named == on_disk
+    for module in re.findall(r"`(patchnr/[\w/]+\.py)`", section):
+        assert (repo / module).is_file(), module
