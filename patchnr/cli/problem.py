@@ -43,7 +43,7 @@ def add_problem_options(parser: argparse.ArgumentParser) -> None:
                                                          "noise: 0.45–1.1, growing with σ / std of the observation; 1 for Poisson counts)")
     parser.add_argument("--iterations", type=positive_int, help="solver iterations (default: the recipe's)")
     parser.add_argument("--patches", type=positive_int, help="patches per iteration (default: the recipe's)")
-    parser.add_argument("--lr", type=positive_float, help="Adam step size (default: the recipe's)")
+    parser.add_argument("--lr", type=positive_float, help="the solver's step size (default: the recipe's)")
     parser.add_argument("--seed", type=seed, default=0, help="seed of the patch draws and of the simulated noise")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     parser.add_argument("--backend", help="CT ray transform (CT tasks only): auto (the default), astra_cuda, astra_cpu, sparse")

@@ -26,7 +26,7 @@ def add_train(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--patch-size", type=positive_int, default=flow.patch_size, help="patch side in pixels")
     parser.add_argument("--layers", type=positive_int, default=flow.num_layers, help="GLOW coupling layers of the flow")
     parser.add_argument("--width", type=positive_int, help=f"subnet width (fast: {flow.hidden_width}, paper: {paper_flow.hidden_width})")
-    parser.add_argument("--steps", type=positive_int, help=f"Adam steps (fast: {train.steps})")
+    parser.add_argument("--steps", type=positive_int, help=f"training steps (fast: {train.steps})")
     parser.add_argument("--batch", type=positive_int, help=f"patches per step (fast: {train.batch_size})")
     parser.add_argument("--lr", type=positive_float, help=f"learning rate (fast: {train.lr}, cosine-decayed)")
     parser.add_argument("--minutes", type=positive_float, help="wall-clock budget: the run ends, annealed, after this long (or after --steps)")

@@ -106,7 +106,7 @@ def fit_gmm(images: list[np.ndarray], settings: GMMSettings = GMMSettings(), thr
     """EM fit (scikit-learn, full covariances) on random patches of 2-D images; a dict of tensors.
 
     ``threads`` caps BLAS/OpenMP threads during the fit (multi-threaded k-means/EM slowed down
-    20–50× on a shared 2-core machine; ``None`` leaves them alone).
+    20–50× on a 2-core machine; ``None`` leaves them alone).
     """
     from sklearn.mixture import GaussianMixture
     from threadpoolctl import threadpool_limits
